@@ -1,0 +1,94 @@
+"""The command line. Each command parses its options and calls the Python API; nothing more.
+
+Errors in the user's input arrive as TunegateError and leave as one line on stderr with a
+non-zero exit; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tunegate.errors import TunegateError
+
+app = typer.Typer(
+    name="tunegate",
+    help="Is prompt engineering enough for your LLM task, or must you fine-tune? Measured on your data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+TaskArg = Annotated[Path, typer.Argument(help="Task folder (or its tunegate.yaml).")]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the full result as JSON here.")]
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the task in.")],
+    from_data: Annotated[
+        Path | None, typer.Option("--from", help="Infer the fields (and a draft JSON Schema) from this data file.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing tunegate.yaml.")] = False,
+) -> None:
+    """Write a commented starter tunegate.yaml (inferred from a data file with --from)."""
+    from tunegate.init import init_task
+
+    path = init_task(folder, from_data, force=force)
+    console.print(f"wrote {path}")
+    console.print(f"next: edit it, then run [bold]tunegate check {folder}[/]")
+
+
+def _write_json(path: Path | None, payload: object) -> None:
+    if path is None:
+        return
+    from tunegate import atomic
+
+    atomic.write_text(path, json.dumps(payload, indent=2, default=str))
+    console.print(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point: run the app; user errors become one line on stderr and exit code 2."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except TunegateError as exc:
+        if debug:
+            raise
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; run the same command again to resume")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if debug:
+            raise
+        err_console.print(
+            f"[red]error:[/] {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Is prompt engineering enough for your LLM task, or must you fine-tune? Measured on your data.
+
+    Add --debug anywhere to see a traceback instead of a one-line error.
+    """
+    if version:
+        from tunegate import __version__
+
+        console.print(f"tunegate {__version__}")
+        raise typer.Exit()
+
 err_console = Console(stderr=True)
 
 TaskArg = Annotated[Path, typer.Argument(help="Task folder (or its tunegate.yaml).")]
@@ -61,7 +77,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     try:
-        app(standalone_mode=False)
+        app()
     except TunegateError as exc:
         if debug:
             raise
@@ -70,16 +86,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; run the same command again to resume")
         sys.exit(130)
-    except Exception as exc:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
+    except Exception as exc:
         if debug:
             raise
         err_console.print(

@@ -26,31 +26,45 @@ app = typer.Typer(
 console = Console()
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    """Is prompt engineering enough for your LLM task, or must you fine-tune? Measured on your data.
-
-    Add --debug anywhere to see a traceback instead of a one-line error.
-    """
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from tunegate import __version__
 
         console.print(f"tunegate {__version__}")
         raise typer.Exit()
 
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Is prompt engineering enough for your LLM task, or must you fine-tune? Measured on your data.
+
+    Add --debug anywhere to see a traceback instead of a one-line error.
+    """
+
+
 err_console = Console(stderr=True)
 
 TaskArg = Annotated[Path, typer.Argument(help="Task folder (or its tunegate.yaml).")]
-JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the full result as JSON here.")]
+JsonOpt = Annotated[
+    Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
+]
 
 
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder to create the task in.")],
     from_data: Annotated[
-        Path | None, typer.Option("--from", help="Infer the fields (and a draft JSON Schema) from this data file.")
+        Path | None,
+        typer.Option(
+            "--from", help="Infer the fields (and a draft JSON Schema) from this data file."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing tunegate.yaml.")] = False,
 ) -> None:

@@ -20,7 +20,16 @@ from tunegate.data.load import detect_shape, read_rows
 from tunegate.errors import TunegateError
 from tunegate.spec import TASK_FILE, parse_task
 
-_OUTPUT_NAMES = ("output", "target", "label", "answer", "completion", "response", "category", "intent")
+_OUTPUT_NAMES = (
+    "output",
+    "target",
+    "label",
+    "answer",
+    "completion",
+    "response",
+    "category",
+    "intent",
+)
 _MAX_ROWS = 100_000
 
 STARTER = """\
@@ -106,7 +115,12 @@ def _draft_schema(values: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             props[k] = {}
     required = [k for k, c in keys.items() if c == len(values)]
-    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 def _as_json(value: Any) -> Any:
@@ -133,7 +147,11 @@ def _output_block(targets: list[Any], field: str) -> tuple[str, str]:
         return block, "min_accuracy: 0.8           # mean field accuracy"
     texts = [str(t) for t in targets]
     distinct = set(texts)
-    if 1 < len(distinct) <= 200 and len(distinct) * 5 <= len(texts) and max(map(len, distinct)) <= 60:
+    if (
+        1 < len(distinct) <= 200
+        and len(distinct) * 5 <= len(texts)
+        and max(map(len, distinct)) <= 60
+    ):
         block = f"  type: label\n  field: {field}\n  # labels: omitted, taken from the training data ({len(distinct)} seen)\n"
         return block, "min_accuracy: 0.8"
     block = f"  type: text\n  field: {field}\n  max_tokens: 256\n"
@@ -174,7 +192,9 @@ def infer_task(data: Path, folder: Path) -> str:
             field = next(c for c in columns if isinstance(rows[0][c], dict))
         inputs = [c for c in columns if c != field]
         if not inputs:
-            raise TunegateError(f"only one column ({field!r}); need input and output columns", str(data))
+            raise TunegateError(
+                f"only one column ({field!r}); need input and output columns", str(data)
+            )
         targets = [r.get(field) for r in rows]
         user = "\n".join(f"{c}: {{{c}}}" for c in inputs) if len(inputs) > 1 else f"{{{inputs[0]}}}"
     output, primary = _output_block(targets, field)

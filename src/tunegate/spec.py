@@ -25,17 +25,27 @@ class _Strict(BaseModel):
 
 
 class DataSpec(_Strict):
-    train: str = Field(description="Training data file (JSONL, JSON or CSV), relative to the task folder.")
+    train: str = Field(
+        description="Training data file (JSONL, JSON or CSV), relative to the task folder."
+    )
     test: str | None = Field(
-        default=None, description="Held-out test file. Without it, `test_fraction` of train is held out."
+        default=None,
+        description="Held-out test file. Without it, `test_fraction` of train is held out.",
     )
     test_fraction: float = Field(
-        default=0.2, gt=0, lt=1, description="Share of train held out as test when no test file is given."
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Share of train held out as test when no test file is given.",
     )
     test_limit: int | None = Field(
-        default=None, gt=0, description="Evaluate on at most this many test rows (a fixed, seeded subset)."
+        default=None,
+        gt=0,
+        description="Evaluate on at most this many test rows (a fixed, seeded subset).",
     )
-    seed: int = Field(default=0, description="Seed for every split and sample: same seed, same split.")
+    seed: int = Field(
+        default=0, description="Seed for every split and sample: same seed, same split."
+    )
     shape: Literal["auto", "alpaca", "sharegpt", "openai", "columns"] = Field(
         default="auto", description="Row shape; `auto` detects it from the first row."
     )
@@ -55,20 +65,27 @@ class PromptSpec(_Strict):
 
 class OutputSpec(_Strict):
     type: Literal["text", "label", "json"] = Field(
-        default="text", description="Free text, one label from a set, or a JSON object with a schema."
+        default="text",
+        description="Free text, one label from a set, or a JSON object with a schema.",
     )
-    field: str = Field(default="output", description="The data column that holds the expected output.")
+    field: str = Field(
+        default="output", description="The data column that holds the expected output."
+    )
     labels: list[str] | None = Field(
-        default=None, description="For `label`: the allowed labels. Omitted: taken from the training data."
+        default=None,
+        description="For `label`: the allowed labels. Omitted: taken from the training data.",
     )
     json_schema: dict[str, Any] | None = Field(
-        default=None, alias="schema", description="For `json`: the JSON Schema every output must satisfy."
+        default=None,
+        alias="schema",
+        description="For `json`: the JSON Schema every output must satisfy.",
     )
     schema_file: str | None = Field(
         default=None, description="For `json`: a file holding the JSON Schema, instead of `schema`."
     )
     stratify: str | None = Field(
-        default=None, description="For `json`: a field whose value stratifies the split (e.g. category)."
+        default=None,
+        description="For `json`: a field whose value stratifies the split (e.g. category).",
     )
     max_tokens: int = Field(default=128, gt=0, description="Longest output to generate, in tokens.")
 
@@ -77,38 +94,64 @@ class OutputSpec(_Strict):
 
 class Targets(_Strict):
     min_accuracy: float | None = Field(
-        default=None, ge=0, le=1, description="Minimum accuracy (label) or mean field accuracy (json)."
+        default=None,
+        ge=0,
+        le=1,
+        description="Minimum accuracy (label) or mean field accuracy (json).",
     )
     min_schema_valid_rate: float | None = Field(
-        default=None, ge=0, le=1, description="Minimum share of outputs that parse and satisfy the schema."
+        default=None,
+        ge=0,
+        le=1,
+        description="Minimum share of outputs that parse and satisfy the schema.",
     )
     min_similarity: float | None = Field(
-        default=None, ge=-1, le=1, description="Minimum mean embedding similarity to the expected text."
+        default=None,
+        ge=-1,
+        le=1,
+        description="Minimum mean embedding similarity to the expected text.",
     )
     min_style_similarity: float | None = Field(
-        default=None, ge=-1, le=1, description="Minimum similarity to the style references' centroid."
+        default=None,
+        ge=-1,
+        le=1,
+        description="Minimum similarity to the style references' centroid.",
     )
     max_p95_latency_ms: float | None = Field(
-        default=None, gt=0, description="Largest acceptable 95th-percentile latency per request (ms)."
+        default=None,
+        gt=0,
+        description="Largest acceptable 95th-percentile latency per request (ms).",
     )
     max_cost_per_month: float | None = Field(
-        default=None, ge=0, description="Largest acceptable serving cost per month at `traffic` ($)."
+        default=None,
+        ge=0,
+        description="Largest acceptable serving cost per month at `traffic` ($).",
     )
 
 
 class Traffic(_Strict):
     requests_per_day: float = Field(default=1000, ge=0, description="Expected requests per day.")
-    months: int = Field(default=12, gt=0, description="Months over which a training cost is amortized.")
+    months: int = Field(
+        default=12, gt=0, description="Months over which a training cost is amortized."
+    )
 
 
 class Prices(_Strict):
-    remote_input_per_1m: float = Field(default=0.15, ge=0, description="Remote model: $ per 1M input tokens.")
-    remote_output_per_1m: float = Field(default=0.60, ge=0, description="Remote model: $ per 1M output tokens.")
+    remote_input_per_1m: float = Field(
+        default=0.15, ge=0, description="Remote model: $ per 1M input tokens."
+    )
+    remote_output_per_1m: float = Field(
+        default=0.60, ge=0, description="Remote model: $ per 1M output tokens."
+    )
     self_hosted_per_hour: float = Field(
-        default=0.10, ge=0, description="Self-hosted machine: $ per hour (for the local and fine-tuned rungs)."
+        default=0.10,
+        ge=0,
+        description="Self-hosted machine: $ per hour (for the local and fine-tuned rungs).",
     )
     train_per_hour: float | None = Field(
-        default=None, ge=0, description="Training machine: $ per hour. Omitted: `self_hosted_per_hour`."
+        default=None,
+        ge=0,
+        description="Training machine: $ per hour. Omitted: `self_hosted_per_hour`.",
     )
 
 
@@ -116,28 +159,52 @@ class RemoteSpec(_Strict):
     base_url: str = Field(description="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")
     model: str = Field(description="The model name sent to the endpoint.")
     api_key_env: str | None = Field(
-        default="OPENAI_API_KEY", description="Environment variable holding the API key (never the key itself)."
+        default="OPENAI_API_KEY",
+        description="Environment variable holding the API key (never the key itself).",
     )
     concurrency: int = Field(default=4, gt=0, description="Requests in flight at once.")
     timeout_s: float = Field(default=60, gt=0, description="Per-request timeout in seconds.")
-    retries: int = Field(default=3, ge=0, description="Retries on timeouts, 429 and 5xx, with backoff.")
+    retries: int = Field(
+        default=3, ge=0, description="Retries on timeouts, 429 and 5xx, with backoff."
+    )
 
 
-RUNG_NAMES = ("zero_shot", "few_shot", "constrained", "few_shot_constrained", "rag", "finetuned", "remote", "optimized")
+RUNG_NAMES = (
+    "zero_shot",
+    "few_shot",
+    "constrained",
+    "few_shot_constrained",
+    "rag",
+    "finetuned",
+    "remote",
+    "optimized",
+)
 
 
 class LadderSpec(_Strict):
-    rungs: list[str] | None = Field(default=None, description=f"Rungs to run; default all that apply. Any of {RUNG_NAMES}.")
-    few_shot_k: int = Field(default=4, ge=1, description="Examples retrieved from train for few-shot rungs.")
-    rag_k: int = Field(default=3, ge=1, description="Document chunks placed in the prompt for the rag rung.")
-    batch_size: int = Field(default=16, gt=0, description="Prompts generated together on the local model.")
-    latency_samples: int = Field(default=20, ge=0, description="Requests timed one at a time per rung for latency.")
+    rungs: list[str] | None = Field(
+        default=None, description=f"Rungs to run; default all that apply. Any of {RUNG_NAMES}."
+    )
+    few_shot_k: int = Field(
+        default=4, ge=1, description="Examples retrieved from train for few-shot rungs."
+    )
+    rag_k: int = Field(
+        default=3, ge=1, description="Document chunks placed in the prompt for the rag rung."
+    )
+    batch_size: int = Field(
+        default=16, gt=0, description="Prompts generated together on the local model."
+    )
+    latency_samples: int = Field(
+        default=20, ge=0, description="Requests timed one at a time per rung for latency."
+    )
 
     @model_validator(mode="after")
     def _known_rungs(self) -> LadderSpec:
         for r in self.rungs or []:
             if r not in RUNG_NAMES:
-                raise ValueError(f"unknown rung {r!r}{_suggest(r, RUNG_NAMES)}; expected one of {', '.join(RUNG_NAMES)}")
+                raise ValueError(
+                    f"unknown rung {r!r}{_suggest(r, RUNG_NAMES)}; expected one of {', '.join(RUNG_NAMES)}"
+                )
         return self
 
 
@@ -147,23 +214,44 @@ class Task(_Strict):
     name: str = Field(description="Short name of the task.")
     description: str = Field(default="", description="What the task is, in a sentence.")
     model: str | None = Field(
-        default=None, description="Base model: a local HF folder or .gguf file. Omitted: embedded SmolLM2-135M."
+        default=None,
+        description="Base model: a local HF folder or .gguf file. Omitted: embedded SmolLM2-135M.",
     )
-    inputs: list[str] = Field(default_factory=lambda: ["input"], description="Input fields of each example.")
-    prompt: PromptSpec = Field(default_factory=PromptSpec, description="How an example becomes a request.")
-    output: OutputSpec = Field(default_factory=OutputSpec, description="What the model must produce.")
+    inputs: list[str] = Field(
+        default_factory=lambda: ["input"], description="Input fields of each example."
+    )
+    prompt: PromptSpec = Field(
+        default_factory=PromptSpec, description="How an example becomes a request."
+    )
+    output: OutputSpec = Field(
+        default_factory=OutputSpec, description="What the model must produce."
+    )
     data: DataSpec = Field(description="Where the examples are and how they are split.")
-    docs: str | None = Field(default=None, description="Folder of .md/.txt documents for the retrieval rung.")
-    style_refs: str | None = Field(
-        default=None, description="File (.txt, one per line, or .jsonl with `text`) of reference texts for style."
+    docs: str | None = Field(
+        default=None, description="Folder of .md/.txt documents for the retrieval rung."
     )
-    targets: Targets = Field(default_factory=Targets, description="What 'good enough' means, as numbers.")
-    traffic: Traffic = Field(default_factory=Traffic, description="Expected load, for cost per month.")
-    prices: Prices = Field(default_factory=Prices, description="Prices for cost per month and training.")
-    remote: RemoteSpec | None = Field(default=None, description="A remote model as a rung and teacher.")
-    ladder: LadderSpec = Field(default_factory=LadderSpec, description="Which rungs diagnose runs, and how.")
+    style_refs: str | None = Field(
+        default=None,
+        description="File (.txt, one per line, or .jsonl with `text`) of reference texts for style.",
+    )
+    targets: Targets = Field(
+        default_factory=Targets, description="What 'good enough' means, as numbers."
+    )
+    traffic: Traffic = Field(
+        default_factory=Traffic, description="Expected load, for cost per month."
+    )
+    prices: Prices = Field(
+        default_factory=Prices, description="Prices for cost per month and training."
+    )
+    remote: RemoteSpec | None = Field(
+        default=None, description="A remote model as a rung and teacher."
+    )
+    ladder: LadderSpec = Field(
+        default_factory=LadderSpec, description="Which rungs diagnose runs, and how."
+    )
     train: dict[str, Any] = Field(
-        default_factory=dict, description="Overrides of the training preset (any `tunegate train` setting)."
+        default_factory=dict,
+        description="Overrides of the training preset (any `tunegate train` setting).",
     )
 
     @model_validator(mode="after")
@@ -174,7 +262,11 @@ class Task(_Strict):
             raise ValueError(
                 f"prompt.user uses {{{sorted(unknown)[0]}}}, which is not in inputs {self.inputs}"
             )
-        if self.output.type == "json" and self.output.json_schema is None and self.output.schema_file is None:
+        if (
+            self.output.type == "json"
+            and self.output.json_schema is None
+            and self.output.schema_file is None
+        ):
             raise ValueError("output.type is json: give output.schema or output.schema_file")
         if self.output.json_schema is not None and self.output.schema_file is not None:
             raise ValueError("give only one of output.schema and output.schema_file")
@@ -230,7 +322,9 @@ def task_path(path: str | Path) -> Path:
     if p.is_dir():
         p = p / TASK_FILE
     if not p.exists():
-        raise TunegateError(f"no task file found (expected {TASK_FILE}; create one with `tunegate init`)", str(p))
+        raise TunegateError(
+            f"no task file found (expected {TASK_FILE}; create one with `tunegate init`)", str(p)
+        )
     return p
 
 

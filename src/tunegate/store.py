@@ -77,7 +77,9 @@ class Store:
         self._db.executescript(_SCHEMA)
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
         elif int(row["value"]) > SCHEMA_VERSION:
             raise TunegateError(
                 f"store schema version {row['value']} is newer than this tunegate ({SCHEMA_VERSION}); upgrade",
@@ -112,7 +114,8 @@ class Store:
     def set_status(self, run_id: str, status: str, note: str = "") -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE runs SET status=?, note=?, updated=? WHERE id=?", (status, note, time.time(), run_id)
+                "UPDATE runs SET status=?, note=?, updated=? WHERE id=?",
+                (status, note, time.time(), run_id),
             )
 
     def run(self, run_id: str) -> Run:
@@ -123,7 +126,7 @@ class Store:
 
     def runs(self, kind: str | None = None) -> list[Run]:
         """Runs, newest first."""
-        q, args = "SELECT * FROM runs", ()
+        q, args = "SELECT * FROM runs", tuple[str, ...]()
         if kind:
             q, args = q + " WHERE kind=?", (kind,)
         return [_run(r) for r in self._db.execute(q + " ORDER BY created DESC, rowid DESC", args)]
@@ -149,11 +152,15 @@ class Store:
         return None if row is None else json.loads(row["payload"])
 
     def results(self, run_id: str) -> dict[str, Any]:
-        rows = self._db.execute("SELECT name, payload FROM results WHERE run_id=? ORDER BY created", (run_id,))
+        rows = self._db.execute(
+            "SELECT name, payload FROM results WHERE run_id=? ORDER BY created", (run_id,)
+        )
         return {r["name"]: json.loads(r["payload"]) for r in rows}
 
     # cached outputs --------------------------------------------------------
-    def put_outputs(self, rows: Iterable[tuple[str, str, str, dict[str, Any]]], run_id: str | None = None) -> None:
+    def put_outputs(
+        self, rows: Iterable[tuple[str, str, str, dict[str, Any]]], run_id: str | None = None
+    ) -> None:
         """Cache model outputs: (key, rung, example_id, payload) each, in one transaction."""
         now = time.time()
         with self._tx() as db:
@@ -169,7 +176,9 @@ class Store:
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self._db.execute(f"SELECT key, payload FROM outputs WHERE key IN ({marks})", chunk):
+            for r in self._db.execute(
+                f"SELECT key, payload FROM outputs WHERE key IN ({marks})", chunk
+            ):
                 found[r["key"]] = json.loads(r["payload"])
         return found
 
@@ -187,7 +196,10 @@ class Store:
         args: tuple[Any, ...] = (run_id,)
         if name:
             q, args = q + " AND name=?", (run_id, name)
-        return [(r["step"], r["name"], r["value"]) for r in self._db.execute(q + " ORDER BY step, rowid", args)]
+        return [
+            (r["step"], r["name"], r["value"])
+            for r in self._db.execute(q + " ORDER BY step, rowid", args)
+        ]
 
     def truncate_metrics(self, run_id: str, after_step: int) -> None:
         """Drop metrics logged after a checkpoint's step (a resumed run logs them again)."""
@@ -197,7 +209,8 @@ class Store:
     def put_artifact(self, run_id: str, name: str, path: str | Path) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)", (run_id, name, str(path), time.time())
+                "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)",
+                (run_id, name, str(path), time.time()),
             )
 
     def artifacts(self, run_id: str) -> dict[str, str]:

@@ -32,7 +32,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise TunegateError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", f"{path}:{line}") from exc
+        raise TunegateError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", f"{path}:{line}"
+        ) from exc
     suffix = path.suffix.lower()
     if suffix == ".csv":
         yield from _csv_rows(text, path)
@@ -41,20 +43,26 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             rows = json.loads(text)
         except json.JSONDecodeError as exc:
             raise TunegateError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from exc
-        for i, row in enumerate(rows, 1):
-            if not isinstance(row, dict):
-                raise TunegateError(f"item {i}: expected a JSON object, got {type(row).__name__}", str(path))
-            yield i, row
+        for i, item in enumerate(rows, 1):
+            if not isinstance(item, dict):
+                raise TunegateError(
+                    f"item {i}: expected a JSON object, got {type(item).__name__}", str(path)
+                )
+            yield i, item
     elif suffix in (".jsonl", ".json", ".ndjson"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        for n, raw in enumerate(text.splitlines(), 1):
+            if not raw.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise TunegateError(f"invalid JSON: {exc.msg} (column {exc.colno})", f"{path}:{n}") from exc
+                raise TunegateError(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})", f"{path}:{n}"
+                ) from exc
             if not isinstance(row, dict):
-                raise TunegateError(f"expected a JSON object, got {type(row).__name__}", f"{path}:{n}")
+                raise TunegateError(
+                    f"expected a JSON object, got {type(row).__name__}", f"{path}:{n}"
+                )
             yield n, row
     else:
         raise TunegateError("unknown file type; expected .jsonl, .json or .csv", str(path))
@@ -103,7 +111,9 @@ def _chat(turns: Any, where: str, shape: str) -> tuple[list[dict[str, str]], str
     msgs = []
     for i, t in enumerate(turns):
         if not isinstance(t, dict) or role_key not in t:
-            raise TunegateError(f"turn {i + 1}: expected an object with {role_key!r} and {text_key!r}", where)
+            raise TunegateError(
+                f"turn {i + 1}: expected an object with {role_key!r} and {text_key!r}", where
+            )
         role = _ROLE.get(str(t[role_key]).lower())
         if role is None:
             raise TunegateError(f"turn {i + 1}: unknown role {t[role_key]!r}", where)
@@ -116,7 +126,11 @@ def _chat(turns: Any, where: str, shape: str) -> tuple[list[dict[str, str]], str
 def _shape_error(shape: str, row: dict[str, Any], where: str) -> TunegateError:
     found = detect_shape(row)
     keys = ", ".join(repr(k) for k in list(row)[:6])
-    need = {"alpaca": "'instruction' and 'output'", "sharegpt": "'conversations'", "openai": "'messages'"}
+    need = {
+        "alpaca": "'instruction' and 'output'",
+        "sharegpt": "'conversations'",
+        "openai": "'messages'",
+    }
     hint = f" (looks like {found}; set data.shape: {found})" if found != shape else ""
     return TunegateError(f"expected {shape} keys {need.get(shape, '')}, found {keys}{hint}", where)
 
@@ -158,7 +172,7 @@ def to_example(task: Task, shape: str, row: dict[str, Any], where: str) -> Examp
 
 def load_file(task: Task, path: Path) -> list[Example]:
     """All examples in one data file, checking the shape and the columns against the task."""
-    shape = task.data.shape
+    shape: str = task.data.shape
     examples: list[Example] = []
     for n, row in read_rows(path):
         where = f"{path}:{n}"

@@ -13,8 +13,14 @@ from tunegate.data.load import load_file
 from tunegate.spec import Task
 
 
-def _rank(seed: int, ex: Example, index: int) -> str:
-    return hashlib.sha256(f"{seed}:{ex.id}:{index}".encode()).hexdigest()
+def _ranks(seed: int, examples: Sequence[Example]) -> list[str]:
+    """A seeded sort key per example that ignores file order (repeats of a row are numbered)."""
+    seen: dict[str, int] = defaultdict(int)
+    keys = []
+    for ex in examples:
+        keys.append(hashlib.sha256(f"{seed}:{ex.id}:{seen[ex.id]}".encode()).hexdigest())
+        seen[ex.id] += 1
+    return keys
 
 
 def split(
@@ -30,10 +36,11 @@ def split(
     groups: dict[str | None, list[int]] = defaultdict(list)
     for i, ex in enumerate(examples):
         groups[key(ex)].append(i)
+    ranks = _ranks(seed, examples)
     held: set[int] = set()
     for idx in groups.values():
         n = int(len(idx) * fraction + 0.5) if len(idx) > 1 else 0
-        held.update(sorted(idx, key=lambda i: _rank(seed, examples[i], i))[:n])
+        held.update(sorted(idx, key=lambda i: ranks[i])[:n])
     keep = [ex for i, ex in enumerate(examples) if i not in held]
     out = [ex for i, ex in enumerate(examples) if i in held]
     return keep, out
@@ -43,7 +50,8 @@ def sample(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
     """A seeded subset of n examples, in file order."""
     if n >= len(examples):
         return list(examples)
-    chosen = set(sorted(range(len(examples)), key=lambda i: _rank(seed, examples[i], i))[:n])
+    ranks = _ranks(seed, examples)
+    chosen = set(sorted(range(len(examples)), key=lambda i: ranks[i])[:n])
     return [ex for i, ex in enumerate(examples) if i in chosen]
 
 
@@ -61,7 +69,9 @@ def load_dataset(task: Task, folder: Path) -> Dataset:
     if task.data.test:
         test = load_file(task, folder / task.data.test)
     else:
-        train, test = split(train, task.data.test_fraction, task.data.seed, lambda ex: stratum(task, ex))
+        train, test = split(
+            train, task.data.test_fraction, task.data.seed, lambda ex: stratum(task, ex)
+        )
     if task.data.test_limit:
         test = sample(test, task.data.test_limit, task.data.seed)
     return Dataset(train=train, test=test)

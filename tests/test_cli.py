@@ -1,0 +1,51 @@
+"""The command line: bad input is one line on stderr, a non-zero exit, and no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def tunegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tunegate", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_version() -> None:
+    out = tunegate("--version")
+    assert out.returncode == 0 and out.stdout.startswith("tunegate ")
+
+
+def test_init_then_reinit_errors(tmp_path: Path) -> None:
+    assert tunegate("init", str(tmp_path / "t")).returncode == 0
+    assert_one_line_error(tunegate("init", str(tmp_path / "t")), "already exists")
+
+
+def test_init_from_malformed_data_names_line(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "a", "label": "x"}\n{"text": oops}\n')
+    proc = tunegate("init", str(tmp_path / "t"), "--from", str(data))
+    assert_one_line_error(proc, "d.jsonl:2: invalid JSON")
+    assert not (tmp_path / "t" / "tunegate.yaml").exists()
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "tunegate.yaml").write_text("name: t\n")
+    proc = tunegate("init", str(tmp_path / "t"), "--debug")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr

@@ -76,6 +76,24 @@ def init(
     console.print(f"next: edit it, then run [bold]tunegate check {folder}[/]")
 
 
+@app.command()
+def check(
+    task: TaskArg = Path("."),
+    json_path: JsonOpt = None,
+) -> None:
+    """Is the data ready? Counts, blank and over-long rows, duplicates, leakage, broken targets,
+    label balance and token statistics; each ok / warn / fail. Exit code 1 when the verdict is fail."""
+    from tunegate.data.check import print_report, run_check
+    from tunegate.spec import load_task
+
+    spec, folder = load_task(task)
+    report = run_check(spec, folder)
+    print_report(report, console)
+    _write_json(json_path, report.to_json())
+    if report.verdict == "fail":
+        raise typer.Exit(1)
+
+
 def _write_json(path: Path | None, payload: object) -> None:
     if path is None:
         return

@@ -82,7 +82,7 @@ def check(
     json_path: JsonOpt = None,
 ) -> None:
     """Is the data ready? Counts, blank and over-long rows, duplicates, leakage, broken targets,
-    label balance and token statistics; each ok / warn / fail. Exit code 1 when the verdict is fail."""
+    label balance and token statistics, each ok / warn / fail. Exits 1 when the verdict is fail."""
     from tunegate.data.check import print_report, run_check
     from tunegate.spec import load_task
 

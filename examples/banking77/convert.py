@@ -21,7 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # The shared data sets sit beside the repository (../shared/datasets); TUNEGATE_DATASETS overrides.
-DATASETS = Path(os.environ.get("TUNEGATE_DATASETS", HERE.parent.parent.parent / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("TUNEGATE_DATASETS", HERE.parent.parent.parent / "shared" / "datasets")
+)
 DEFAULT_SRC = DATASETS / "banking77"
 
 
@@ -41,8 +43,13 @@ def convert(src: Path, out: Path) -> dict[str, int]:
             rows = list(csv.DictReader(f))
         unknown = sorted({r["category"] for r in rows} - set(labels))
         if unknown:
-            raise SystemExit(f"{src / f'{split}.csv'}: categories not in categories.json: {unknown[:5]}")
-        lines = [json.dumps({"text": r["text"], "category": r["category"]}, ensure_ascii=False) for r in rows]
+            raise SystemExit(
+                f"{src / f'{split}.csv'}: categories not in categories.json: {unknown[:5]}"
+            )
+        lines = [
+            json.dumps({"text": r["text"], "category": r["category"]}, ensure_ascii=False)
+            for r in rows
+        ]
         write_atomic(out / f"{split}.jsonl", "\n".join(lines) + "\n")
         counts[split] = len(rows)
     return counts
@@ -50,11 +57,18 @@ def convert(src: Path, out: Path) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=DEFAULT_SRC, help=f"banking77 folder (default {DEFAULT_SRC})")
-    ap.add_argument("--out", type=Path, default=HERE / "data", help="output folder (default: ./data)")
+    ap.add_argument(
+        "--src", type=Path, default=DEFAULT_SRC, help=f"banking77 folder (default {DEFAULT_SRC})"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=HERE / "data", help="output folder (default: ./data)"
+    )
     args = ap.parse_args()
     if not (args.src / "train.csv").exists():
-        sys.exit(f"{args.src}: banking77 not found (expected train.csv, test.csv, categories.json); pass --src")
+        sys.exit(
+            f"{args.src}: banking77 not found (expected train.csv, test.csv and "
+            "categories.json); pass --src"
+        )
     counts = convert(args.src, args.out)
     print(f"wrote {args.out}: {counts['train']:,} train, {counts['test']:,} test rows")
 

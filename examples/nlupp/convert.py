@@ -9,11 +9,11 @@ source counts once.
 
 The split is fixed: folds 0-17 train, folds 18-19 test (the data set's "large" setting, one of
 its ten test pairs), minus the test rows whose text is also in train (2 in banking: exact
-train/test leakage). Also written: schema.json beside tunegate.yaml (the domain's intent and slot
-names from ontology.json; committed, and re-running writes the same bytes) and data/docs/ontology.md (each intent and slot with its description, for
-the retrieval rung). --src names the nlupp folder; by default $TUNEGATE_DATASETS/nlupp, else
-../shared/datasets/nlupp beside the repository. The data stays there: data/ is git-ignored.
-Stdlib only; re-running it writes the same bytes.
+train/test leakage). Also written: schema.json beside tunegate.yaml (the domain's intent and
+slot names from ontology.json; committed) and data/docs/ontology.md (each intent and slot with
+its description, for the retrieval rung). --src names the nlupp folder; by default
+$TUNEGATE_DATASETS/nlupp, else ../shared/datasets/nlupp beside the repository. The data stays
+there: data/ is git-ignored. Stdlib only; re-running it writes the same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATASETS = Path(os.environ.get("TUNEGATE_DATASETS", HERE.parent.parent.parent / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("TUNEGATE_DATASETS", HERE.parent.parent.parent / "shared" / "datasets")
+)
 DEFAULT_SRC = DATASETS / "nlupp"
 TRAIN_FOLDS, TEST_FOLDS = range(0, 18), range(18, 20)
 
@@ -45,7 +47,10 @@ def in_domain(entry: dict, domain: str) -> bool:
 
 def target(example: dict) -> dict:
     slots = example.get("slots", {})
-    return {"intents": sorted(set(example.get("intents", []))), "slots": {k: slots[k]["text"] for k in sorted(slots)}}
+    return {
+        "intents": sorted(set(example.get("intents", []))),
+        "slots": {k: slots[k]["text"] for k in sorted(slots)},
+    }
 
 
 def schema(intents: list[str], slots: list[str]) -> dict:
@@ -54,7 +59,11 @@ def schema(intents: list[str], slots: list[str]) -> dict:
         "title": "NLU++ intents and slots",
         "type": "object",
         "properties": {
-            "intents": {"type": "array", "items": {"type": "string", "enum": intents}, "uniqueItems": True},
+            "intents": {
+                "type": "array",
+                "items": {"type": "string", "enum": intents},
+                "uniqueItems": True,
+            },
             "slots": {
                 "type": "object",
                 "properties": {s: {"type": "string", "minLength": 1} for s in slots},
@@ -74,7 +83,9 @@ def ontology_md(ontology: dict, intents: list[str], slots: list[str], domain: st
     return "\n".join(lines) + "\n"
 
 
-def convert(src: Path, out: Path, domain: str, schema_out: Path = HERE / "schema.json") -> dict[str, int]:
+def convert(
+    src: Path, out: Path, domain: str, schema_out: Path = HERE / "schema.json"
+) -> dict[str, int]:
     data = src / "data"
     ontology = json.loads((data / "ontology.json").read_text(encoding="utf-8"))
     intents = sorted(k for k, v in ontology["intents"].items() if in_domain(v, domain))
@@ -84,7 +95,9 @@ def convert(src: Path, out: Path, domain: str, schema_out: Path = HERE / "schema
     for split, folds in (("train", TRAIN_FOLDS), ("test", TEST_FOLDS)):
         rows = []
         for fold in folds:
-            for example in json.loads((data / domain / f"fold{fold}.json").read_text(encoding="utf-8")):
+            for example in json.loads(
+                (data / domain / f"fold{fold}.json").read_text(encoding="utf-8")
+            ):
                 rows.append({"text": example["text"], "annotation": target(example)})
         if split == "train":
             train_texts = {r["text"] for r in rows}
@@ -101,16 +114,26 @@ def convert(src: Path, out: Path, domain: str, schema_out: Path = HERE / "schema
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=DEFAULT_SRC, help=f"nlupp folder (default {DEFAULT_SRC})")
-    ap.add_argument("--out", type=Path, default=HERE / "data", help="output folder (default: ./data)")
+    ap.add_argument(
+        "--src", type=Path, default=DEFAULT_SRC, help=f"nlupp folder (default {DEFAULT_SRC})"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=HERE / "data", help="output folder (default: ./data)"
+    )
     ap.add_argument("--domain", choices=("banking", "hotels"), default="banking")
-    ap.add_argument("--schema", type=Path, default=HERE / "schema.json", help="where to write the JSON Schema")
+    ap.add_argument(
+        "--schema", type=Path, default=HERE / "schema.json", help="where to write the JSON Schema"
+    )
     args = ap.parse_args()
     if not (args.src / "data" / "ontology.json").exists():
-        sys.exit(f"{args.src}: NLU++ not found (expected data/ontology.json and data/<domain>/fold*.json); pass --src")
+        sys.exit(
+            f"{args.src}: NLU++ not found (expected data/ontology.json and "
+            "data/<domain>/fold*.json); pass --src"
+        )
     counts = convert(args.src, args.out, args.domain, args.schema)
     print(
-        f"wrote {args.out}: {counts['train']:,} train, {counts['test']:,} test rows ({args.domain}); "
+        f"wrote {args.out}: {counts['train']:,} train, {counts['test']:,} test rows "
+        f"({args.domain}); "
         f"left out {counts['dropped']} test rows whose text is also in train"
     )
 

@@ -264,3 +264,32 @@ def test_clean_demo_passes(tmp_path: Path) -> None:
     report = check(copy_example("support-tickets", tmp_path))
     assert report.verdict == "ok", [(i.name, i.reason) for i in report.items if i.status != "ok"]
     assert report.rows == {"train": 1000, "test": 200, "test_file": 240}
+
+
+def test_chat_shaped_text_task(tmp_path: Path) -> None:
+    """OpenAI-chat rows with free-text answers: no JSON or label items; a missing answer counts."""
+    rng = random.Random(9)
+    chats = [
+        {
+            "messages": [
+                {"role": "user", "content": message(rng)},
+                {"role": "assistant", "content": message(rng, 6)},
+            ]
+        }
+        for _ in range(120)
+    ]
+    chats[3]["messages"] = chats[3]["messages"][:1]  # no assistant turn: empty target
+    folder = make_task(
+        tmp_path,
+        chats,
+        chats[100:],
+        inputs=[],
+        prompt={"user": "{input}"},
+        output={"type": "text"},
+        data={"train": "train.jsonl", "test": "test.jsonl", "shape": "openai"},
+    )
+    report = check(folder)
+    names = {it.name for it in report.items}
+    assert not any(n.startswith(("json.", "labels.")) for n in names)
+    assert report.item("rows.empty_targets").rows == ["train.jsonl:4"]
+    assert report.item("leakage.exact").value == 20

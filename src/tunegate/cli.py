@@ -94,6 +94,18 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def demo(
+    folder: Annotated[
+        Path | None, typer.Option(help="The demo task folder (default: examples/support-tickets).")
+    ] = None,
+) -> None:
+    """Run the pipeline on the embedded model and the demo task (Kestrel Home's support inbox)."""
+    from tunegate.demo import run_demo
+
+    run_demo(folder, console)
+
+
 def _write_json(path: Path | None, payload: object) -> None:
     if path is None:
         return

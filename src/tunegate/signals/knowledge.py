@@ -36,7 +36,7 @@ from tunegate.signals.parse import (
     tokens,
 )
 from tunegate.signals.scores import SignalResult, item_keys, metric_of, safe_name, scored
-from tunegate.signals.stats import bootstrap_items_ci, wilson
+from tunegate.signals.stats import bootstrap_weighted_ci, wilson
 
 INVALID = "<invalid>"
 TEXT_CORRECT_F1 = 0.5  # a free-text answer with token F1 below this counts as an error
@@ -67,26 +67,33 @@ def similarities(embedder: Encoder, preds: Sequence[str], golds: Sequence[str]) 
     return [float(c) if p.strip() else 0.0 for c, p in zip(cos, preds, strict=True)]
 
 
-def macro_f1(true: np.ndarray, pred: np.ndarray) -> float:
-    """Macro-F1 from (n, classes) boolean indicator matrices, over classes present in `true`.
+def macro_f1_weighted(true: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Macro-F1 of (n, classes) boolean indicators under (B, n) item weights -> (B,) values.
 
-    One-hot rows give single-label macro-F1 (an invalid prediction is an all-False row), equal
-    to sklearn's `f1_score(..., labels=<classes in y_true>, average="macro")`.
+    Classes count when present in the (weighted) truth; one-hot rows give single-label macro-F1
+    (an invalid prediction is an all-False row).
     """
-    present = true.any(axis=0)
-    if not present.any():
-        return float("nan")
-    tp = (true & pred).sum(axis=0)
-    fp = (~true & pred).sum(axis=0)
-    fn = (true & ~pred).sum(axis=0)
+    t, p = true.astype(float), pred.astype(float)
+    tp = w @ (t * p)
+    fp = w @ ((1 - t) * p)
+    fn = w @ (t * (1 - p))
+    present = (w @ t) > 0
     denom = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denom, out=np.zeros(len(denom)), where=denom > 0)
-    return float(f1[present].mean())
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(denom), where=denom > 0)
+    k = present.sum(axis=1)
+    total = (f1 * present).sum(axis=1)
+    return np.divide(total, k, out=np.full(len(k), np.nan), where=k > 0)
+
+
+def macro_f1(true: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the classes present in `true`; equals sklearn's
+    `f1_score(..., labels=<classes in y_true>, average="macro")`."""
+    return float(macro_f1_weighted(true, pred, np.ones((1, len(true))))[0])
 
 
 def macro_f1_metric(name: str, true: np.ndarray, pred: np.ndarray) -> Metric:
     """Macro-F1 with an item-bootstrap interval."""
-    ci = bootstrap_items_ci(len(true), lambda idx: macro_f1(true[idx], pred[idx]))
+    ci = bootstrap_weighted_ci(len(true), lambda w: macro_f1_weighted(true, pred, w))
     return metric_of(name, ci, len(true))
 
 
@@ -301,6 +308,7 @@ def confusions(
 # --- doc dependence ----------------------------------------------------------------------
 
 _CAPS = re.compile(r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*")
+_LEADING = {"the", "a", "an", "our", "your", "my", "this", "that", "we", "i", "you", "it", "dear"}
 _DIGITS = re.compile(r"[\w$€£.,/-]*\d[\w.,/%-]*")
 
 
@@ -318,10 +326,13 @@ def answer_values(expected: str, output_type: str) -> list[str]:
         return [v for v in leaves if len(v.split()) <= FREE_TEXT_WORDS]
     out = [m.group(0).rstrip(".,") for m in _DIGITS.finditer(expected)]
     for m in _CAPS.finditer(expected):
+        words = m.group(0).split()
+        while words and words[0].lower() in _LEADING:
+            words = words[1:]
         before = expected[: m.start()].rstrip()
-        initial = not before or before[-1] in ".!?\n"
-        if not (initial and " " not in m.group(0)):
-            out.append(m.group(0))
+        initial = (not before or before[-1] in ".!?\n") and len(words) == len(m.group(0).split())
+        if words and not (initial and len(words) == 1):
+            out.append(" ".join(words))
     return out
 
 
@@ -394,7 +405,8 @@ def measure(
 ) -> SignalResult:
     """Knowledge figures and per-item scores for one rung's (error-free) items.
 
-    Doc-dependence figures need both `docs_text` and `inputs` (example id -> input text).
+    Doc-dependence figures need both `docs_text` and `inputs` (example id -> input text); items
+    whose input is not given are left out of them.
     """
     if output_type == "label":
         res, correct = _label_result(items, labels)
@@ -402,15 +414,12 @@ def measure(
         res, correct = _json_result(items, schema, embedder)
     else:
         res, correct = _text_result(items, embedder)
-    if docs_text and inputs is not None and items:
+    known = [i for i, it in enumerate(items) if inputs is not None and it.example_id in inputs]
+    if docs_text and inputs is not None and known:
         docs_form = _phrase_form(docs_text)
-        dependent = [
-            _depends(
-                answer_values(it.expected, output_type),
-                _phrase_form(inputs.get(it.example_id, "")),
-                docs_form,
-            )
-            for it in items
-        ]
-        res.extend(_doc_result(item_keys(items), dependent, correct))
+        values = [answer_values(items[i].expected, output_type) for i in known]
+        forms = [_phrase_form(inputs[items[i].example_id]) for i in known]
+        dependent = [_depends(v, f, docs_form) for v, f in zip(values, forms, strict=True)]
+        keys = item_keys(items)
+        res.extend(_doc_result([keys[i] for i in known], dependent, [correct[i] for i in known]))
     return res

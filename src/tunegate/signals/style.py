@@ -21,7 +21,7 @@ import numpy as np
 from tunegate.outputs import ItemOutput
 from tunegate.signals.parse import Encoder, expected_object, json_fields, lenient_json
 from tunegate.signals.scores import SignalResult, item_keys, metric_of, scored
-from tunegate.signals.stats import bootstrap_ci, bootstrap_items_ci
+from tunegate.signals.stats import bootstrap_ci, bootstrap_weighted_ci
 
 MIN_PER_CLASS = 5  # the classifier needs this many references and outputs
 
@@ -138,24 +138,35 @@ def classifier_scores(
     return y, proba
 
 
-def auc(y: np.ndarray, p: np.ndarray) -> float:
-    """ROC AUC of scores `p` for labels `y` (Mann-Whitney U with mid-ranks for ties)."""
-    from scipy.stats import rankdata
+def auc_weighted(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """ROC AUC of scores `p` for labels `y` under (B, n) item weights -> (B,) values: the
+    weighted share of (output, reference) pairs ranked right, ties counting half."""
+    pos, neg = (y == 1).astype(float), (y == 0).astype(float)
+    above = (p[:, None] > p[None, :]) + 0.5 * (p[:, None] == p[None, :])  # (n, n)
+    wp, wn = w * pos, w * neg
+    num = np.einsum("bi,ij,bj->b", wp, above, wn)
+    den = wp.sum(axis=1) * wn.sum(axis=1)
+    return np.divide(num, den, out=np.full(len(den), np.nan), where=den > 0)
 
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(p)
-    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+def balanced_accuracy_weighted(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mean recall on references and on outputs (predicting 'output' at p >= 0.5), weighted."""
+    hit = ((p >= 0.5) == (y == 1)).astype(float)
+    pos, neg = (y == 1).astype(float), (y == 0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = (w * pos * hit).sum(axis=1) / (w * pos).sum(axis=1)
+        tnr = (w * neg * hit).sum(axis=1) / (w * neg).sum(axis=1)
+    return np.asarray((tpr + tnr) / 2)
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC (nan when a class is absent)."""
+    return float(auc_weighted(y, p, np.ones((1, len(y))))[0])
 
 
 def balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean of the recall on references and on outputs, predicting 'output' at p >= 0.5."""
-    if y.sum() == 0 or y.sum() == len(y):
-        return float("nan")
-    hit = (p >= 0.5) == (y == 1)
-    return float((hit[y == 1].mean() + hit[y == 0].mean()) / 2)
+    """Balanced accuracy of predicting 'output' at p >= 0.5 (nan when a class is absent)."""
+    return float(balanced_accuracy_weighted(y, p, np.ones((1, len(y))))[0])
 
 
 def measure(
@@ -196,7 +207,7 @@ def measure(
         res.metrics.append(
             metric_of(
                 "style.classifier_auc",
-                bootstrap_items_ci(m, lambda i: auc(y[i], p[i])),
+                bootstrap_weighted_ci(m, lambda w: auc_weighted(y, p, w)),
                 m,
                 higher_is_better=False,
             )
@@ -204,7 +215,7 @@ def measure(
         res.metrics.append(
             metric_of(
                 "style.classifier_accuracy",
-                bootstrap_items_ci(m, lambda i: balanced_accuracy(y[i], p[i])),
+                bootstrap_weighted_ci(m, lambda w: balanced_accuracy_weighted(y, p, w)),
                 m,
                 higher_is_better=False,
             )

@@ -1,0 +1,121 @@
+"""Format signal on hand-written outputs: parse rates, schema validity, key drift, agreement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tunegate.models.embed import default_embedder
+from tunegate.outputs import ItemOutput
+from tunegate.signals import format as fmt
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "category": {"enum": ["billing", "bug", "account"]},
+        "urgency": {"enum": ["low", "medium", "high"]},
+        "product": {"type": "string"},
+    },
+    "required": ["category", "urgency", "product"],
+    "additionalProperties": False,
+}
+EXPECTED = json.dumps({"category": "billing", "urgency": "high", "product": "Acme Pro"})
+
+
+def item(i: int, text: str, samples: list[str] | None = None) -> ItemOutput:
+    return ItemOutput(f"e{i}", EXPECTED, text, samples=samples or [])
+
+
+OUTPUTS = [
+    item(0, EXPECTED),  # right
+    item(1, "```json\n" + EXPECTED + "\n```"),  # fenced: lenient only
+    item(2, '{"category": "billing", "priority": "high", "product": "Acme Pro"}'),  # renamed
+    item(3, '{"category": "bug", "urgency": "low", "product": "X", "notes": "call back"}'),  # extra
+    item(4, '{"category": "billing", "product": "Acme Pro"}'),  # missing
+    item(5, "I think it is billing."),  # no JSON
+]
+
+
+def by_name(res: fmt.SignalResult) -> dict[str, tuple[float, int]]:
+    return {m.name: (m.value, m.n) for m in res.metrics}
+
+
+def test_parse_and_schema_rates() -> None:
+    m = by_name(fmt.measure("json", SCHEMA, OUTPUTS))
+    assert m["format.parse"] == (4 / 6, 6)  # all but the fenced and the prose
+    assert m["format.parse_lenient"] == (5 / 6, 6)
+    assert m["format.schema_valid"] == (1 / 6, 6)  # items 0 only (3 has an extra key)
+    assert m["format.schema_valid_lenient"] == (2 / 6, 6)  # items 0 and 1
+
+
+def test_key_drift_counts_missing_extra_and_renamed_per_key() -> None:
+    drift = fmt.key_drift(OUTPUTS, SCHEMA, default_embedder())
+    assert drift.parsed == 5
+    assert drift.missing == {"urgency": 2}
+    assert drift.extra == {"priority": 1, "notes": 1}
+    assert drift.renames == {("priority", "urgency"): 1}
+    assert drift.renamed == {"urgency": 1}
+    m = by_name(fmt.measure("json", SCHEMA, OUTPUTS, embedder=default_embedder()))
+    assert m["format.key_missing.urgency"] == (2 / 5, 5)
+    assert m["format.key_renamed.urgency"] == (1 / 5, 5)
+    assert m["format.key_missing.category"] == (0.0, 5)
+    assert m["format.key_extra.notes"] == (1 / 5, 5)
+    assert m["format.keys_renamed"] == (1 / 5, 5)
+    assert m["format.keys_extra"] == (2 / 5, 5)
+
+
+def test_rename_needs_meaning_when_the_spelling_differs() -> None:
+    # "priority" and "urgency" share no spelling: without the embedder it stays an extra key
+    drift = fmt.key_drift(OUTPUTS, SCHEMA, None)
+    assert drift.renames == {}
+    # a spelling variant is found without the embedder
+    variant = [item(0, '{"category": "bug", "urgency_level": "low", "product": "X"}')]
+    assert fmt.key_drift(variant, SCHEMA, None).renames == {("urgency_level", "urgency"): 1}
+
+
+def test_rename_rules_score_name_value_and_position() -> None:
+    exp = {"urgency": "high"}
+    props = SCHEMA["properties"]
+    assert fmt.lexical_similarity("ticketCategory", "category") == 0.9
+    assert fmt.lexical_similarity("urgency", "product") == 0.0
+    # an unrelated name with a free-text value is not a rename even with a synonym-free name
+    obj = {"category": "bug", "notes": "call me", "product": "X"}
+    cos = {("notes", "urgency"): 0.33}
+    renames = fmt.match_renames(
+        obj, ["urgency"], ["notes"], exp, props, ["category", "urgency"], cos
+    )
+    assert renames == {}
+    obj2 = {"category": "bug", "priority": "high", "product": "X"}
+    cos2 = {("priority", "urgency"): 0.58}
+    renames2 = fmt.match_renames(
+        obj2, ["urgency"], ["priority"], exp, props, ["category", "urgency"], cos2
+    )
+    assert renames2 == {"priority": "urgency"}
+
+
+def test_sample_agreement_on_repeated_answers() -> None:
+    other = '{"category": "bug", "urgency": "high", "product": "Acme Pro"}'
+    reordered = json.dumps({"product": "Acme Pro", "urgency": "high", "category": "billing"})
+    items = [
+        item(0, EXPECTED, [reordered, other]),  # 2 of 3 agree (key order ignored)
+        item(1, EXPECTED, [EXPECTED, EXPECTED, EXPECTED]),  # all agree
+    ]
+    m = by_name(fmt.measure("json", SCHEMA, items))
+    assert m["format.sample_agreement"][0] == pytest.approx((2 / 3 + 1) / 2)
+    assert m["format.sample_key_agreement"] == (1.0, 2)
+    assert "format.sample_agreement" not in by_name(fmt.measure("json", SCHEMA, OUTPUTS))
+
+
+def test_label_valid_rates_strict_and_lenient() -> None:
+    labels = ["card_arrival", "lost_card"]
+    items = [
+        ItemOutput("a", "card_arrival", "card_arrival"),
+        ItemOutput("b", "card_arrival", "Card arrival."),
+        ItemOutput("c", "lost_card", "I lost it"),
+        ItemOutput("d", "lost_card", "lost_card", samples=["lost card", "card_arrival"]),
+    ]
+    m = by_name(fmt.measure("label", None, items, labels=labels))
+    assert m["format.valid_label"] == (2 / 4, 4)
+    assert m["format.valid_label_lenient"] == (3 / 4, 4)
+    assert m["format.sample_agreement"][0] == pytest.approx(2 / 3)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from tunegate.signals.parse import (
+    CachedEncoder,
     extract_label,
     json_fields,
     lenient_json,
@@ -65,3 +70,18 @@ def test_json_fields_kinds_from_schema_and_values() -> None:
     }
     no_schema = json_fields(None, [{"x": "a b"}, {"y": 2}])
     assert [f.name for f in no_schema] == ["x", "y"]
+
+
+def test_cached_encoder_embeds_each_text_once() -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+            calls.append(list(texts))
+            return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    enc = CachedEncoder(Counting())
+    first = enc.encode(["a", "bb", "a"])
+    second = enc.encode(["bb", "ccc"])
+    assert calls == [["a", "bb"], ["ccc"]]
+    assert first[:, 0].tolist() == [1, 2, 1] and second[:, 0].tolist() == [2, 3]

@@ -24,8 +24,8 @@ import numpy as np
 from tunegate.outputs import ItemOutput
 from tunegate.signals.parse import (
     Encoder,
+    LabelMatcher,
     expected_object,
-    extract_label,
     json_type,
     lenient_json,
     strict_json,
@@ -260,7 +260,8 @@ def _sample_agreement(
             )
         )
     else:
-        canon_l = [[extract_label(a, labels) or a.strip() for a in g] for g in answers]
+        matcher = LabelMatcher(labels)
+        canon_l = [[matcher.find(a) or a.strip() for a in g] for g in answers]
         res.add(
             scored("format.sample_agreement", sk, [agreement(g) for g in canon_l], binary=False)
         )
@@ -290,7 +291,8 @@ def measure(
                 binary=True,
             )
         )
-        lenient = [extract_label(it.text, labels) is not None for it in items]
+        matcher = LabelMatcher(labels)
+        lenient = [matcher.find(it.text) is not None for it in items]
         res.add(scored("format.valid_label_lenient", keys, lenient, binary=True))
     else:
         res = SignalResult()

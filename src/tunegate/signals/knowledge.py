@@ -26,8 +26,8 @@ from tunegate.signals.parse import (
     FREE_TEXT_WORDS,
     Encoder,
     JsonField,
+    LabelMatcher,
     expected_object,
-    extract_label,
     json_fields,
     label_key,
     lenient_json,
@@ -148,13 +148,22 @@ def confusion(true: Sequence[str], pred: Sequence[str | None], labels: Sequence[
 # --- per output type ---------------------------------------------------------------------
 
 
+def _gold_and_pred(
+    items: Sequence[ItemOutput], labels: Sequence[str]
+) -> tuple[list[str], list[str], list[str | None]]:
+    """Expected labels, the label set (the given labels and any expected one), predictions."""
+    given = LabelMatcher(labels)
+    gold = [given.find(it.expected) or it.expected.strip() for it in items]
+    classes = sorted(set(labels) | set(gold))
+    matcher = LabelMatcher(classes)
+    return gold, classes, [matcher.find(it.text) for it in items]
+
+
 def _label_result(
     items: Sequence[ItemOutput], labels: Sequence[str]
 ) -> tuple[SignalResult, list[bool]]:
     keys = item_keys(items)
-    gold = [extract_label(it.expected, labels) or it.expected.strip() for it in items]
-    classes = sorted(set(labels) | set(gold))
-    pred = [extract_label(it.text, classes) for it in items]
+    gold, classes, pred = _gold_and_pred(items, labels)
     correct = [
         p is not None and label_key(p) == label_key(g) for p, g in zip(pred, gold, strict=True)
     ]
@@ -285,11 +294,8 @@ def confusions(
 ) -> dict[str, Confusion]:
     """Confusion matrices (counts) per label field; key "label" for label outputs."""
     if output_type == "label":
-        gold = [extract_label(it.expected, labels) or it.expected.strip() for it in items]
-        classes = sorted(set(labels) | set(gold))
-        return {
-            "label": confusion(gold, [extract_label(it.text, classes) for it in items], classes)
-        }
+        gold, classes, pred = _gold_and_pred(items, labels)
+        return {"label": confusion(gold, pred, classes)}
     if output_type != "json":
         return {}
     gold_objs = [expected_object(it.expected) for it in items]

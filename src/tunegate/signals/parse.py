@@ -90,20 +90,32 @@ def label_key(s: str) -> str:
     return _SEP.sub(" ", _PUNCT.sub(" ", s.casefold().replace("_", " "))).strip()
 
 
-def extract_label(text: str, labels: Sequence[str]) -> str | None:
-    """The label a free generation names, or None.
+class LabelMatcher:
+    """Finds the label a free generation names, for one label set (built once, used per item).
 
     The first line equal to a label (in matching form) wins; otherwise the one label named as a
     whole phrase in the text (a label inside a longer named label does not count).
     """
-    by_key = {label_key(lab): lab for lab in labels}
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    if lines and label_key(lines[0]) in by_key:
-        return by_key[label_key(lines[0])]
-    body = f" {label_key(text)} "
-    found = [k for k in by_key if k and f" {k} " in body]
-    found = [k for k in found if not any(k != o and f" {k} " in f" {o} " for o in found)]
-    return by_key[found[0]] if len(found) == 1 else None
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.by_key = {label_key(lab): lab for lab in labels}
+        self.by_key.pop("", None)
+
+    def find(self, text: str) -> str | None:
+        lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+        if lines:
+            first = label_key(lines[0])
+            if first in self.by_key:
+                return self.by_key[first]
+        body = f" {label_key(text)} "
+        found = [k for k in self.by_key if f" {k} " in body]
+        found = [k for k in found if not any(k != o and f" {k} " in f" {o} " for o in found)]
+        return self.by_key[found[0]] if len(found) == 1 else None
+
+
+def extract_label(text: str, labels: Sequence[str]) -> str | None:
+    """The label a free generation names, or None (see `LabelMatcher`)."""
+    return LabelMatcher(labels).find(text)
 
 
 FieldKind = Literal["label", "labels", "text", "value"]

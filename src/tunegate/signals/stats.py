@@ -103,7 +103,9 @@ def bootstrap_weighted_ci(
     parts = []
     for start in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - start)
-        parts.append(statistic(rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)))
+        draws = rng.integers(0, n, (size, n)) + np.arange(size)[:, None] * n
+        weights = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
+        parts.append(statistic(weights.astype(float)))
     stats = np.concatenate(parts)
     stats = stats[np.isfinite(stats)]
     if stats.size == 0:

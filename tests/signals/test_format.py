@@ -92,6 +92,16 @@ def test_rename_rules_score_name_value_and_position() -> None:
         obj2, ["urgency"], ["priority"], exp, props, ["category", "urgency"], cos2
     )
     assert renames2 == {"priority": "urgency"}
+    order = ["category", "urgency"]
+    # a synonym holding a value outside the enum is still a rename: 0.6*0.93 + 0.3*0.5 + 0.1
+    obj3 = {"category": "bug", "priority": "urgent!!"}
+    assert fmt.match_renames(obj3, ["urgency"], ["priority"], exp, props, order, cos2) == {
+        "priority": "urgency"
+    }
+    # an unrelated name whose value fits the enum, in the same place, is not: 0.3*1 + 0.1
+    obj4 = {"category": "bug", "label": "high"}
+    cos4 = {("label", "urgency"): 0.22}
+    assert fmt.match_renames(obj4, ["urgency"], ["label"], exp, props, order, cos4) == {}
 
 
 def test_sample_agreement_on_repeated_answers() -> None:

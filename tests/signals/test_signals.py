@@ -143,6 +143,18 @@ def test_every_emitted_metric_name_is_documented() -> None:
     assert {"format.key_extra.kind", "knowledge.similarity.reply", "style.similarity"} <= {
         m.name for m in metrics
     }
+    text_task = parse_task({"name": "t", "data": {"train": "x"}})
+    gold = "Your refund for the Acme Pro plan was sent today."
+    text_rung = RungOutputs(
+        "few_shot", "m", [ItemOutput(str(i), gold, f"Refund sent {i}.", 40, 9) for i in range(6)]
+    )
+    more = signals.measure(
+        text_task, None, text_rung, docs_text="Acme Pro", style_refs=refs * 3, inputs={"0": "x"}
+    )
+    label_metrics = signals.measure(LABEL_TASK, None, label_rung("r", [True, False, True]))
+    names = [m.name for m in more + label_metrics]
+    assert [n for n in names if not any(p.match(n) for p in patterns)] == []
+    assert {"knowledge.token_f1", "style.classifier_auc", "knowledge.macro_f1"} <= set(names)
 
 
 def test_measure_on_real_model_outputs(embedded_model_path: Path) -> None:

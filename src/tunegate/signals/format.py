@@ -213,9 +213,12 @@ def _json_result(
         res.add(scored(f"format.key_missing.{safe_name(name)}", dk, miss, **low))
         renamed = [name in d.renames.values() for _, d in due]
         res.add(scored(f"format.key_renamed.{safe_name(name)}", dk, renamed, **low))
+    used: set[str] = set()
     for name, _ in drift.extra.most_common(MAX_EXTRA_KEYS):
-        has = [name in d.extra for d in per]
-        res.add(scored(f"format.key_extra.{safe_name(name)}", pk, has, **low))
+        metric = f"format.key_extra.{safe_name(name)}"
+        if metric not in used:  # two odd keys may share a name-safe form; keep the commoner
+            used.add(metric)
+            res.add(scored(metric, pk, [name in d.extra for d in per], **low))
     return res
 
 

@@ -169,4 +169,6 @@ def test_error_rates_on_doc_dependent_items() -> None:
     assert m["knowledge.error_rate.doc_dependent"] == pytest.approx(2 / 3)
     assert m["knowledge.error_rate.other"] == pytest.approx(1 / 2)
     assert m["knowledge.doc_error_share"] == pytest.approx(2 / 3)
+    assert m["knowledge.error_rate.doc_dependent.product"] == pytest.approx(2 / 3)
+    assert m["knowledge.error_rate.other.product"] == pytest.approx(1 / 2)
     assert "knowledge.doc_dependent_share" not in by_name(kn.measure("json", None, items))

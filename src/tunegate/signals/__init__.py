@@ -20,7 +20,8 @@ Metric names (`<field>`/`<key>` are JSON keys made name-safe; "low" = lower is b
   knowledge.token_f1.<field>, knowledge.similarity.<field> (free-text fields);
   text -> knowledge.exact_match, knowledge.token_f1, knowledge.similarity;
   with docs_text and inputs -> knowledge.doc_dependent_share, knowledge.error_rate.doc_dependent,
-  knowledge.error_rate.other (low), knowledge.doc_error_share (low)
+  knowledge.error_rate.other (low), knowledge.doc_error_share (low); json also per field
+  knowledge.error_rate.doc_dependent.<field>, knowledge.error_rate.other.<field> (low)
 - style (with style_refs, text or free-text json fields): style.similarity, style.drift (low),
   style.ref_similarity, style.classifier_auc, style.classifier_accuracy (low: 0.5 is
   indistinguishable), style.length_words, style.ref_length_words, style.informal_per_100w,

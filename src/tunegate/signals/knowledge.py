@@ -428,4 +428,41 @@ def measure(
         dependent = [_depends(v, f, docs_form) for v, f in zip(values, forms, strict=True)]
         keys = item_keys(items)
         res.extend(_doc_result([keys[i] for i in known], dependent, [correct[i] for i in known]))
+        if output_type == "json":
+            res.extend(_field_doc_result(items, schema, known, forms, docs_form))
+    return res
+
+
+def _field_doc_result(
+    items: Sequence[ItemOutput],
+    schema: dict[str, Any] | None,
+    known: Sequence[int],
+    forms: Sequence[str],
+    docs_form: str,
+) -> SignalResult:
+    """Per JSON field (free text aside): error rates where that field's value needs the docs,
+    and where it does not (e.g. a product's catalogue name absent from the message)."""
+    keys = item_keys(items)
+    gold = [expected_object(items[i].expected) for i in known]
+    outs = [lenient_json(items[i].text) or {} for i in known]
+    res = SignalResult()
+    for f in json_fields(schema, gold):
+        if f.kind == "text":
+            continue
+        groups: dict[bool, tuple[list[str], list[bool]]] = {True: ([], []), False: ([], [])}
+        for j, i in enumerate(known):
+            if f.name not in gold[j]:
+                continue
+            values: list[str] = []
+            _leaves(gold[j][f.name], values)
+            ok = f.name in outs[j] and normalize_value(outs[j][f.name]) == normalize_value(
+                gold[j][f.name]
+            )
+            k, errs = groups[_depends(values, forms[j], docs_form)]
+            k.append(keys[i])
+            errs.append(not ok)
+        for dep, label in ((True, "doc_dependent"), (False, "other")):
+            k, errs = groups[dep]
+            name = f"knowledge.error_rate.{label}.{safe_name(f.name)}"
+            res.add(scored(name, k, errs, binary=True, higher_is_better=False))
     return res

@@ -176,3 +176,20 @@ def test_curve_slope_needs_two_sizes() -> None:
     assert curve_slope([CurvePoint(100, 0.5, 0.4, 0.6)]) is None
     slope = curve_slope([CurvePoint(100, 0.5, 0.4, 0.6), CurvePoint(200, 0.6, 0.5, 0.7)])
     assert slope is not None and abs(slope - 0.1) < 1e-9
+
+
+def test_raising_the_target_past_the_chosen_rung_is_named_as_a_flip() -> None:
+    ev = Evidence(
+        rungs=[
+            rung("zero_shot", "prompt", 0.5, 5),
+            rung("finetuned", "finetuned", 0.9, 6),
+        ],
+        readiness=READY,
+    )
+    d = decide(TASK, ev)
+    assert d.chosen == "finetuned"
+    assert (
+        "raising min_accuracy above 0.930 (the upper bound of finetuned) would rule out finetuned"
+        in d.flips
+    )
+    assert not any("rule out zero_shot" in f for f in d.flips)

@@ -106,6 +106,44 @@ def demo(
     run_demo(folder, console)
 
 
+@app.command()
+def report(
+    task: TaskArg = Path("."),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to write the HTML (default <task>/.tunegate/report.html)."
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the decision and its evidence as JSON."),
+    ] = None,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--compare", help="Show two diagnose runs side by side: --compare RUN_A RUN_B."
+        ),
+    ] = None,
+) -> None:
+    """The recommendation, the money and the pictures: one self-contained HTML file and a
+    terminal summary, rebuilt from the run store without running a model."""
+    if compare:
+        from tunegate.report.compare import build_compare, print_comparison
+
+        comparison, path = build_compare(task, compare[0], compare[1], out)
+        print_comparison(comparison, console)
+        console.print(f"wrote {path}")
+        return
+    from tunegate.report import build_report
+    from tunegate.report.terminal import print_summary
+
+    result = build_report(task, out, json_path)
+    print_summary(result.gathered, result.decision, console, result.path)
+    if result.json_path:
+        console.print(f"wrote {result.json_path}")
+
+
 def _write_json(path: Path | None, payload: object) -> None:
     if path is None:
         return

@@ -343,7 +343,7 @@ def decide(task: Task, ev: Evidence) -> Decision:
         reasons.append(
             f"learning curve: more data would add about {100 * slope:+.1f} points of {primary} per doubling"
         )
-    flips = _flips(task, ev, statuses, best_prompt, tuned, verdict)
+    flips = _flips(task, ev, statuses, best_prompt, tuned, verdict, chosen)
     return Decision(
         verdict=verdict,
         headline=headline,
@@ -365,6 +365,7 @@ def _flips(
     best_prompt: RungStatus | None,
     tuned: RungStatus | None,
     verdict: Verdict,
+    chosen: str | None = None,
 ) -> list[str]:
     """The traffic, price or target at which the recommendation would change."""
     out = []
@@ -375,11 +376,12 @@ def _flips(
             f"with {target} <= {best_prompt.primary.lo:.3f} (the lower bound of {best_prompt.rung}), "
             "prompting would suffice"
         )
-    if verdict in ("fine-tune", "prompting suffices") and goal is not None:
-        runner = tuned if verdict == "prompting suffices" else best_prompt
-        if runner and runner.primary and runner.primary.lo < goal:
+    if verdict in ("fine-tune", "prompting suffices") and goal is not None and chosen:
+        pick = next((s for s in statuses if s.rung == chosen), None)
+        if pick and pick.primary:
             out.append(
-                f"raising {target} above {runner.primary.hi:.3f} would rule out {runner.rung}"
+                f"raising {target} above {pick.primary.hi:.3f} (the upper bound of {pick.rung}) "
+                f"would rule out {pick.rung}"
             )
     for rung, per_day in _break_even(task, ev).items():
         if per_day is None:

@@ -1,0 +1,324 @@
+"""From the run store to the evidence a decision and a report need, without running a model.
+
+Reads the latest finished check (readiness), the latest finished diagnose (one result
+`rung.<name>` per rung plus a `summary`), the training run whose adapter that diagnose's
+fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
+their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
+one the ladder picks, i.e. the newest-created training run that had finished (with an adapter)
+before the diagnose started. A learning-curve point is a curve run whose adapter a finished
+diagnose measured; its best validation loss is shown either way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tunegate.decide import CurvePoint, Evidence, Readiness, RungResult, Training
+from tunegate.errors import TunegateError
+from tunegate.outputs import Metric, RungOutputs
+from tunegate.signals import primary_metric
+from tunegate.signals.stats import Comparison
+from tunegate.spec import Task, output_schema
+from tunegate.store import Run, Store
+
+RungKind = Literal["prompt", "finetuned", "remote"]
+
+
+@dataclass
+class StoredRung:
+    """One rung of a diagnose as stored: its outputs, figures and target statuses."""
+
+    rung: str
+    kind: RungKind
+    summary: str
+    outputs: RungOutputs
+    metrics: list[Metric]
+    targets: dict[str, str] = field(default_factory=dict)
+    not_measured: dict[str, str] = field(default_factory=dict)
+    prompt: list[dict[str, str]] = field(default_factory=list)
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+@dataclass
+class DiagnoseRecord:
+    """A finished diagnose run rebuilt from the store."""
+
+    run_id: str
+    created: float
+    items: int
+    rungs: list[StoredRung]
+    skipped: dict[str, str]
+    comparisons: list[Comparison]
+    wall_s: float
+    adapter_run: str | None = None
+
+    def rung(self, name: str) -> StoredRung | None:
+        return next((r for r in self.rungs if r.rung == name), None)
+
+
+@dataclass
+class CheckRecord:
+    run_id: str
+    verdict: str
+    rows: dict[str, int]
+    items: list[dict[str, Any]]
+
+
+@dataclass
+class TrainRecord:
+    """A finished training run: its summary and per-step losses."""
+
+    run_id: str
+    seconds: float
+    summary: dict[str, Any]
+    loss: list[tuple[int, float]]
+    eval_loss: list[tuple[int, float]]
+
+
+@dataclass
+class CurveRun:
+    """One run of a learning curve: its training size, best validation loss, measured point."""
+
+    run_id: str
+    n_train: int
+    fraction: float | None
+    best_eval_loss: float | None
+    point: CurvePoint | None = None
+    diagnose_run: str | None = None
+
+
+@dataclass
+class Gathered:
+    """Everything the report shows: the evidence for `decide` and what lies behind it."""
+
+    task: Task
+    folder: Path
+    schema: dict[str, Any] | None
+    evidence: Evidence
+    diagnose: DiagnoseRecord
+    check: CheckRecord | None = None
+    train: TrainRecord | None = None
+    curve: list[CurveRun] = field(default_factory=list)
+    curve_tag: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    labels: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
+    """remote (answered by an endpoint), finetuned (an adapter), or prompt."""
+    if outputs.remote:
+        return "remote"
+    if name.startswith(("finetuned", "distill")):
+        return "finetuned"
+    return "prompt"
+
+
+def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
+    """A stored diagnose (the newest finished one by default), as the ladder wrote it."""
+    if run_id is None:
+        latest = store.latest("diagnose")
+        if latest is None:
+            raise TunegateError(
+                "no finished diagnose run in the store; run `tunegate diagnose` first",
+                str(store.path),
+            )
+        run = latest
+    else:
+        run = store.run(run_id)
+        if run.kind != "diagnose":
+            raise TunegateError(
+                f"run {run.id!r} is a {run.kind} run, not a diagnose", str(store.path)
+            )
+    results = store.results(run.id)
+    summary = results.get("summary")
+    if not isinstance(summary, dict):
+        raise TunegateError(
+            f"diagnose run {run.id!r} did not finish; run `tunegate diagnose` again to resume",
+            str(store.path),
+        )
+    rungs = []
+    for name in summary.get("rungs", []):
+        d = results.get(f"rung.{name}")
+        if d is None:
+            raise TunegateError(f"diagnose run {run.id!r} has no stored result for rung {name!r}")
+        outputs = RungOutputs.from_json(d["outputs"])
+        rungs.append(
+            StoredRung(
+                rung=d["rung"],
+                kind=rung_kind(d["rung"], outputs),
+                summary=d.get("summary", ""),
+                outputs=outputs,
+                metrics=[Metric(**m) for m in d.get("metrics", [])],
+                targets=dict(d.get("targets", {})),
+                not_measured=dict(d.get("not_measured", {})),
+                prompt=list(d.get("prompt", [])),
+            )
+        )
+    return DiagnoseRecord(
+        run_id=run.id,
+        created=run.created,
+        items=int(summary.get("items", 0)),
+        rungs=rungs,
+        skipped=dict(summary.get("skipped", {})),
+        comparisons=[Comparison(**c) for c in summary.get("comparisons", [])],
+        wall_s=float(summary.get("wall_s", 0.0)),
+        adapter_run=_adapter_run(store, run),
+    )
+
+
+def _adapter_run(store: Store, diagnose: Run) -> str | None:
+    """The training run whose adapter this diagnose's fine-tuned rung used (see module doc)."""
+    recorded = diagnose.config.get("adapter_run")
+    if isinstance(recorded, str):
+        return recorded
+    before = [
+        r
+        for r in store.runs("train")
+        if r.status == "done"
+        and r.updated <= diagnose.created
+        and store.artifacts(r.id).get("adapter")
+    ]
+    return max(before, key=lambda r: r.created).id if before else None
+
+
+def load_check(store: Store) -> CheckRecord | None:
+    run = store.latest("check")
+    if run is None:
+        return None
+    d = store.result(run.id, "check")
+    if not isinstance(d, dict):
+        return None
+    return CheckRecord(
+        run.id, d.get("verdict", "ok"), dict(d.get("rows", {})), list(d.get("items", []))
+    )
+
+
+def readiness(check: CheckRecord) -> Readiness:
+    """decide's readiness: the verdict, the train size and the failing then warning items."""
+    ranked = sorted(
+        (it for it in check.items if it.get("status") in ("fail", "warn")),
+        key=lambda it: it.get("status") != "fail",
+    )
+    problems = [f"{it.get('title', it.get('name'))}: {it.get('reason', '')}" for it in ranked]
+    verdict = check.verdict if check.verdict in ("ok", "warn", "fail") else "warn"
+    return Readiness(verdict, int(check.rows.get("train", 0)), problems)  # type: ignore[arg-type]
+
+
+def load_train(store: Store, run_id: str) -> TrainRecord | None:
+    try:
+        run = store.run(run_id)
+    except TunegateError:
+        return None
+    summary = store.result(run.id, "summary") or {}
+    series: dict[str, list[tuple[int, float]]] = {"loss": [], "eval_loss": []}
+    for step, name, value in store.metrics(run.id):
+        if name in series:
+            series[name].append((step, value))
+    seconds = summary.get("seconds")
+    if seconds is None:
+        seconds = max(0.0, run.updated - run.created)
+    return TrainRecord(run.id, float(seconds), summary, series["loss"], series["eval_loss"])
+
+
+def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
+    """The newest learning curve: its finished runs, each with the diagnose that measured it."""
+    tagged = [r for r in store.runs("train") if r.status == "done" and r.config.get("curve")]
+    if not tagged:
+        return None, []
+    tag = str(tagged[0].config["curve"])
+    primary = primary_metric(task)
+    measured: dict[str, tuple[str, Metric]] = {}  # train run -> (diagnose run, primary metric)
+    for diag in store.runs("diagnose"):  # newest first
+        adapter = _adapter_run(store, diag) if diag.status == "done" else None
+        if adapter is None or adapter in measured:
+            continue
+        for name in (store.result(diag.id, "summary") or {}).get("rungs", []):
+            d = store.result(diag.id, f"rung.{name}") or {}
+            if rung_kind(name, RungOutputs(name, "", [])) != "finetuned":
+                continue
+            m = next((Metric(**x) for x in d.get("metrics", []) if x["name"] == primary), None)
+            if m is not None:
+                measured[adapter] = (diag.id, m)
+                break
+    out = []
+    for run in sorted((r for r in tagged if r.config["curve"] == tag), key=lambda r: r.created):
+        summary = store.result(run.id, "summary") or {}
+        n = summary.get("train_examples", run.config.get("examples"))
+        if n is None:
+            continue
+        cr = CurveRun(run.id, int(n), run.config.get("fraction"), summary.get("best_eval_loss"))
+        if run.id in measured:
+            cr.diagnose_run, m = measured[run.id]
+            cr.point = CurvePoint(int(n), m.value, m.lo, m.hi)
+        out.append(cr)
+    return tag, out
+
+
+def label_set(task: Task, train_targets: list[str]) -> list[str] | None:
+    """The label set as the ladder uses it: output.labels, else training targets by frequency."""
+    if task.output.type != "label":
+        return None
+    if task.output.labels:
+        return list(task.output.labels)
+    counts = Counter(t.strip() for t in train_targets if t.strip())
+    return sorted(counts, key=lambda lab: (-counts[lab], lab))
+
+
+def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = None) -> Gathered:
+    """The evidence and the material of the report, from the store (and the task's data files,
+    for the inputs beside each failure). Raises TunegateError when no diagnose has finished."""
+    diag = load_diagnose(store, diagnose_run)
+    notes: list[str] = []
+    rungs = [RungResult(r.rung, r.kind, r.metrics) for r in diag.rungs]
+    for name, reason in diag.skipped.items():
+        kind: RungKind = (
+            "remote" if name == "remote" else rung_kind(name, RungOutputs(name, "", []))
+        )
+        rungs.append(RungResult(name, kind, [], skipped=reason))
+    check = load_check(store)
+    train = None
+    if diag.adapter_run and any(r.kind == "finetuned" for r in diag.rungs):
+        train = load_train(store, diag.adapter_run)
+    if train is None:
+        latest = store.latest("train")
+        train = load_train(store, latest.id) if latest else None
+    tag, curve = _curve(store, task)
+    points = [c.point for c in curve if c.point is not None]
+    evidence = Evidence(
+        rungs=rungs,
+        comparisons=diag.comparisons,
+        readiness=readiness(check) if check else None,
+        training=Training(train.seconds, points) if train else None,
+    )
+    schema = output_schema(task, folder) if task.output.type == "json" else None
+    inputs: dict[str, str] = {}
+    train_targets: list[str] = []
+    try:
+        from tunegate.data.examples import input_text
+        from tunegate.data.split import load_dataset
+
+        data = load_dataset(task, folder)
+        inputs = {ex.id: input_text(ex) for ex in data.test}
+        train_targets = [ex.target for ex in data.train]
+    except TunegateError as exc:
+        notes.append(f"inputs not shown: the task's data could not be read ({exc})")
+    return Gathered(
+        task=task,
+        folder=folder,
+        schema=schema,
+        evidence=evidence,
+        diagnose=diag,
+        check=check,
+        train=train,
+        curve=curve,
+        curve_tag=tag,
+        inputs=inputs,
+        labels=label_set(task, train_targets),
+        notes=notes,
+    )

@@ -1,0 +1,26 @@
+"""Fixtures of the report tests: the demo task with a filled run store (see report_store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from report_store import demo_task_folder, fill_store
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Any:
+    from tunegate.signals.parse import CachedEncoder
+
+    return CachedEncoder()
+
+
+@pytest.fixture(scope="session")
+def demo_store(
+    tmp_path_factory: pytest.TempPathFactory, minilm: Any
+) -> tuple[Path, dict[str, Any]]:
+    """The demo task folder with a filled run store (built once per test session)."""
+    folder = demo_task_folder(tmp_path_factory.mktemp("report"))
+    return folder, fill_store(folder, minilm)

@@ -65,6 +65,7 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure.plot { margin: 14px 0 24px; } figure.plot svg { max-width: 100%; height: auto; display: block; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px 28px; align-items: flex-start; }
 .grid figure.plot { flex: 0 1 auto; max-width: 100%; }
+.grid figcaption { max-width: 360px; }
 .wide { overflow-x: auto; }
 figcaption { color: var(--muted); font-size: 12px; margin-top: 4px; }
 pre { white-space: pre-wrap; word-break: break-word; margin: 0; font: 12px/1.4 ui-monospace,
@@ -176,7 +177,7 @@ def _first(r: StoredRung, names: Sequence[str]) -> Metric | None:
 
 
 def _signals(v: ReportView) -> str:
-    rows = ["<table id=signals><thead><tr><th>signal</th><th>verdict</th><th>figure</th></tr>"]
+    rows = ['<table id="signals"><thead><tr><th>signal</th><th>verdict</th><th>figure</th></tr>']
     rows.append("</thead><tbody>")
     for s in v.decision.signals:
         rows.append(f"<tr><td>{e(s.signal)}</td><td>{e(s.verdict)}</td><td>{e(s.figure)}</td></tr>")
@@ -185,7 +186,7 @@ def _signals(v: ReportView) -> str:
 
 
 def _gates(v: ReportView) -> str:
-    rows = ["<table id=gates><thead><tr><th>gate</th><th>passes</th><th>detail</th></tr>"]
+    rows = ['<table id="gates"><thead><tr><th>gate</th><th>passes</th><th>detail</th></tr>']
     rows.append("</thead><tbody>")
     for gate in v.decision.gates:
         ok = (
@@ -220,7 +221,7 @@ def _comparisons(v: ReportView) -> str:
     keep = {primary, *FORMAT_METRICS, "style.similarity", "latency.p95_ms", "errors.rate"}
     rows = [
         intro,
-        "<table id=comparisons><thead><tr><th>metric</th><th>rung A</th><th>rung B</th>"
+        '<table id="comparisons"><thead><tr><th>metric</th><th>rung A</th><th>rung B</th>'
         "<th>B − A [95% CI]</th><th>p</th><th>test</th><th>real?</th></tr></thead><tbody>",
     ]
     for c in comps:
@@ -245,7 +246,7 @@ def _readiness(v: ReportView) -> str:
         f'<p>Verdict: <span class="{e(ck.verdict)}">{e(ck.verdict)}</span> — '
         + ", ".join(f"{e(k)} {int(n):,}" for k, n in ck.rows.items())
         + f' rows <span class="muted">(run {e(ck.run_id)})</span></p>',
-        "<table id=readiness><thead><tr><th>status</th><th>check</th><th>value</th>"
+        '<table id="readiness"><thead><tr><th>status</th><th>check</th><th>value</th>'
         "<th>reason</th></tr></thead><tbody>",
     ]
     for it in ck.items:

@@ -71,14 +71,17 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def to_svg(fig: Figure, key: str) -> str:
-    """The figure as an `<svg>` element (no XML prolog), its internal ids salted by `key`."""
+    """The figure as an `<svg>` element (no XML prolog), its ids prefixed by `key`."""
     import matplotlib
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # element ids (figure_1, axes_1, ...) repeat across figures: make them unique in the page
+    text = text.replace(' id="', f' id="{key}-')
+    return text.replace('href="#', f'href="#{key}-').replace("url(#", f"url(#{key}-")
 
 
 def _fmt(v: float, unit: str) -> str:
@@ -174,7 +177,7 @@ def cost_vs_traffic(
         return None
     marks = [traffic, *(v for v in break_even.values() if v)]
     positive = [m for m in marks if m and m > 0] or [1000.0]
-    lo = 10 ** math.floor(math.log10(max(1.0, min(positive) / 30)))
+    lo = 10 ** math.floor(math.log10(max(0.1, min(positive) / 30)))
     hi = 10 ** math.ceil(math.log10(max(positive) * 30))
     grid = np.logspace(math.log10(lo), math.log10(hi), 200)
     fig = _figure(7.5, 4.4)
@@ -225,27 +228,26 @@ def cost_vs_traffic(
                     fontsize=8,
                     arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6},
                 )
-    for value, text, color in (
-        (budget, "budget", TARGET_COLOR),
-        (machine_per_month, "one always-on machine", "#555555"),
+    for value, text, color, side in (
+        (budget, "budget", TARGET_COLOR, 1),
+        (machine_per_month, "one always-on machine", "#555555", 0),
     ):
         if value:
-            ax.axhline(value, color=color, linestyle="--" if color == TARGET_COLOR else "-.",
-                       linewidth=1.0)  # fmt: skip
+            ax.axhline(value, color=color, linestyle="--" if side else "-.", linewidth=1.0)
             ax.annotate(
                 f"{text} ${value:,.0f}/month",
-                (1, value),
+                (side, value),
                 xycoords=("axes fraction", "data"),
-                xytext=(-4, 3),
+                xytext=(-4 if side else 4, 3),
                 textcoords="offset points",
-                ha="right",
+                ha="right" if side else "left",
                 fontsize=8,
                 color=color,
             )
     ax.set_xlabel("requests per day")
     ax.set_ylabel("$ per month")
     ax.grid(which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right")
     return Plot(
         key,
         "Cost per month vs traffic",

@@ -1,0 +1,98 @@
+"""The HTML report: one self-contained file, the recommendation first, every rung, every plot
+as inline SVG, every user string escaped."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tunegate.outputs import Metric
+from tunegate.report.html import e, fmt_metric
+
+RUNGS = [
+    "zero_shot",
+    "few_shot",
+    "constrained",
+    "few_shot_constrained",
+    "rag",
+    "finetuned",
+    "remote",
+]
+
+
+def test_the_recommendation_comes_first_with_its_reasons(built_report: Any) -> None:
+    result, page, _ = built_report
+    d = result.decision
+    assert page.startswith("<!DOCTYPE html>")
+    head = page.index('id="recommendation"')
+    assert head < page.index('id="rungs"') < page.index("<svg")
+    assert e(d.headline) in page and f"<strong>{d.chosen}</strong>" in page
+    for reason in d.reasons:
+        assert e(reason) in page
+    assert 'id="flips"' in page and all(e(f) in page for f in d.flips)
+    for section in ("Per-signal verdicts", "Gates", "Readiness of the data", "Worst failures"):
+        assert section in page
+
+
+def test_every_rung_with_its_figures_and_target_statuses(built_report: Any) -> None:
+    result, page, _ = built_report
+    table = page[page.index('id="rungs"') : page.index("</table>", page.index('id="rungs"'))]
+    for rung in RUNGS:
+        assert f"<strong>{rung}</strong>" in table
+    g = result.gathered
+    tuned = g.diagnose.rung("finetuned")
+    assert fmt_metric(tuned.metric("knowledge.field_accuracy")) in table
+    assert fmt_metric(tuned.metric("cost.per_month")) in table
+    assert "✓ meets" in table and "✗ fails" in table and "~ may meet" in table
+    assert 'class="chosen"' in table
+    # the style column is left out: no rung measured it, and the page says why
+    assert "<th>style</th>" not in table and "no style references" in page
+
+
+def test_each_plot_is_inline_svg(built_report: Any) -> None:
+    result, page, _ = built_report
+    keys = re.findall(r'<figure class="plot" id="plot-([^"]+)">', page)
+    assert keys[:5] == ["signals", "cost", "latency", "learning-curve", "loss"]
+    # one confusion matrix per enum field of the ticket: category, urgency, product
+    assert keys[5:] == ["confusion-0", "confusion-1", "confusion-2"]
+    assert page.count("<svg") == len(keys) == 8
+    for title in ("Confusion: category (finetuned)", "Confusion: urgency (finetuned)"):
+        assert title in page
+
+
+def test_self_contained_and_inert(built_report: Any) -> None:
+    _, page, _ = built_report
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "<script" not in page.lower()
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
+    assert "<link" not in page and "@import" not in page
+    # the script planted in an input is shown as text beside the failure
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; my router is down" in page
+
+
+def test_the_readiness_and_failures_sections(built_report: Any) -> None:
+    result, page, _ = built_report
+    check = result.gathered.check
+    readiness = page[page.index('id="readiness"') :]
+    for item in check.items:
+        assert e(item["title"]) in readiness
+    # zero_shot invents fields: its failures name them
+    section = page[page.index('id="failures-zero-shot"') : page.index('id="failures-few-shot"')]
+    assert "40 of 40 items not fully right" in section
+    assert "issue_type: unexpected field" in section or "not a JSON object" in section
+
+
+def test_json_holds_the_decision_and_evidence(built_report: Any) -> None:
+    result, _, payload = built_report
+    assert payload["decision"]["verdict"] == result.decision.verdict
+    assert payload["decision"]["chosen"] == "finetuned"
+    assert [r["rung"] for r in payload["evidence"]["rungs"]] == RUNGS
+    assert payload["runs"]["diagnose"] == result.gathered.diagnose.run_id
+    assert len(payload["evidence"]["training"]["curve"]) == 3
+
+
+def test_escape_and_metric_format() -> None:
+    assert e('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
+    money = fmt_metric(Metric("cost.per_month", 12.5, 10.0, 15.0, 40, False, "$"))
+    assert money.startswith("$12.50") and "[$10.00, $15.00] n=40" in money
+    assert "—" in fmt_metric(None)

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -240,3 +243,26 @@ def fill_store(folder: Path, embedder: Any, *, curve: bool = True) -> dict[str, 
     ids["diagnose"] = write_diagnose(store, task, schema, outs, embedder)
     store.close()
     return ids
+
+
+MODEL_MODULES = ("torch", "transformers", "tunegate.models.local", "tunegate.models.embed")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`tunegate ARGS` in a fresh interpreter that then lists the model modules it imported."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.argv = ["tunegate", *{list(args)!r}]
+        from tunegate.cli import main
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        else:
+            code = 0
+        print("LOADED", [m for m in {MODEL_MODULES!r} if m in sys.modules])
+        sys.exit(code)
+        """
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

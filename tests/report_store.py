@@ -266,3 +266,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         """
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def assert_svg(p: Any) -> str:
+    """The SVG text of a report `Plot`, checked to be a bare inline <svg> element."""
+    assert p is not None
+    assert p.svg.startswith("<svg") and p.svg.rstrip().endswith("</svg>")
+    assert "<?xml" not in p.svg and "DOCTYPE" not in p.svg
+    return p.svg

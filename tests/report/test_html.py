@@ -96,3 +96,14 @@ def test_escape_and_metric_format() -> None:
     money = fmt_metric(Metric("cost.per_month", 12.5, 10.0, 15.0, 40, False, "$"))
     assert money.startswith("$12.50") and "[$10.00, $15.00] n=40" in money
     assert "—" in fmt_metric(None)
+
+
+def test_the_training_section_lists_the_run_and_the_curve(built_report: Any) -> None:
+    result, page, _ = built_report
+    g = result.gathered
+    section = page[page.index('id="training"') : page.index("Paired tests")]
+    assert g.train.run_id in section and "4.5 min" in section and "60 of 60 steps" in section
+    assert "800 training examples" in section
+    curve = section[section.index('id="curve"') :]
+    for c in g.curve:
+        assert c.run_id in curve and f"{c.point.value:.3f}" in curve

@@ -14,7 +14,7 @@ from typing import Any
 from tunegate import atomic
 from tunegate.decide import Decision, decide
 from tunegate.errors import TunegateError
-from tunegate.report import plots
+from tunegate.report import confusion, plots
 from tunegate.report.failures import RungFailures, worst_failures
 from tunegate.report.gather import Gathered, StoredRung, gather
 from tunegate.report.html import FORMAT_METRICS, ReportView, render
@@ -126,7 +126,7 @@ def make_plots(g: Gathered, d: Decision) -> list[plots.Plot]:
             confusions(t, g.schema, best.outputs, g.labels or None).items()
         ):
             made.append(
-                plots.confusion_matrix(
+                confusion.confusion_matrix(
                     name, best.rung, conf.labels, conf.counts, CONFUSION_TOP_N, f"confusion-{i}"
                 )
             )

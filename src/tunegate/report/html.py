@@ -209,6 +209,44 @@ def _gates(v: ReportView) -> str:
     return "".join(rows)
 
 
+def _training(v: ReportView) -> str:
+    g = v.gathered
+    if g.train is None:
+        return '<p class="muted">No training run in the store: run <code>tunegate train</code>.</p>'
+    t, s = g.train, g.train.summary
+    facts = [f"run {e(t.run_id)}", f"{t.seconds / 60:.1f} min"]
+    if s.get("steps") is not None:
+        facts.append(f"{int(s['steps'])} of {int(s.get('total_steps') or s['steps'])} steps")
+    if s.get("train_examples") is not None:
+        facts.append(f"{int(s['train_examples']):,} training examples")
+    if s.get("tokens_per_s"):
+        facts.append(f"{float(s['tokens_per_s']):,.0f} tokens/s")
+    if s.get("best_eval_loss") is not None:
+        facts.append(
+            f"best validation loss {float(s['best_eval_loss']):.4f} at step {s.get('best_step')}"
+        )
+    out = [f'<p id="training">{"; ".join(facts)}.</p>']
+    if g.curve:
+        out.append(
+            '<table id="curve"><thead><tr><th>training examples</th><th>run</th>'
+            "<th>best validation loss</th><th>held-out figure</th></tr></thead><tbody>"
+        )
+        for c in g.curve:
+            loss = "—" if c.best_eval_loss is None else f"{c.best_eval_loss:.4f}"
+            point = (
+                '<span class="muted">not measured: no diagnose ran on this adapter</span>'
+                if c.point is None
+                else f"{c.point.value:.3f} "
+                f'<span class="ci">[{c.point.lo:.3f}, {c.point.hi:.3f}] ({e(c.diagnose_run)})</span>'
+            )
+            out.append(
+                f"<tr><td class=num>{c.n_train:,}</td><td>{e(c.run_id)}</td>"
+                f"<td class=num>{loss}</td><td>{point}</td></tr>"
+            )
+        out.append("</tbody></table>")
+    return "".join(out)
+
+
 def _comparisons(v: ReportView) -> str:
     comps = v.gathered.diagnose.comparisons
     if not comps:
@@ -344,6 +382,8 @@ def render(v: ReportView) -> str:
         _signals(v),
         "<h2>Gates</h2>",
         _gates(v),
+        "<h2>Training</h2>",
+        _training(v),
         "<h2>Paired tests against the baseline</h2>",
         _comparisons(v),
         "<h2>Readiness of the data</h2>",

@@ -64,7 +64,7 @@ def label(text: str, limit: int = 28) -> str:
     return s.replace("$", r"\$")
 
 
-def _figure(width: float, height: float) -> Figure:
+def figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -98,7 +98,7 @@ def signal_bars(panels: Sequence[Panel], key: str = "signals") -> Plot | None:
     if not panels:
         return None
     rungs = [b.rung for b in panels[0].bars]
-    fig = _figure(2.9 * len(panels) + 1.2, 0.42 * len(rungs) + 1.4)
+    fig = figure(2.9 * len(panels) + 1.2, 0.42 * len(rungs) + 1.4)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     y = np.arange(len(rungs))
     for ax, panel in zip(axes, panels, strict=True):
@@ -180,7 +180,7 @@ def cost_vs_traffic(
     lo = 10 ** math.floor(math.log10(max(0.1, min(positive) / 30)))
     hi = 10 ** math.ceil(math.log10(max(positive) * 30))
     grid = np.logspace(math.log10(lo), math.log10(hi), 200)
-    fig = _figure(7.5, 4.4)
+    fig = figure(7.5, 4.4)
     ax = fig.subplots()
     palette = ["#4C72B0", "#8172B3", "#64B5CD", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974"]
     prompt_i = 0
@@ -269,7 +269,7 @@ def latency_distributions(
     samples = [s for s in samples if len(s[2])]
     if not samples:
         return None
-    fig = _figure(7.5, 0.5 * len(samples) + 1.5)
+    fig = figure(7.5, 0.5 * len(samples) + 1.5)
     ax = fig.subplots()
     data = [np.asarray(v, dtype=float) for _, _, v in samples]
     ax.boxplot(data, orientation="horizontal", widths=0.5, showfliers=False)
@@ -322,7 +322,7 @@ def learning_curve(
     panels = [p for p in (pts, losses) if p]
     if not panels:
         return None
-    fig = _figure(4.2 * len(panels) + 0.6, 3.6)
+    fig = figure(4.2 * len(panels) + 0.6, 3.6)
     axes = list(fig.subplots(1, len(panels), squeeze=False)[0])
     if pts:
         ax = axes.pop(0)
@@ -365,7 +365,7 @@ def loss_curve(
     """Training loss per step and validation loss at each evaluation."""
     if not loss and not eval_loss:
         return None
-    fig = _figure(7.5, 3.4)
+    fig = figure(7.5, 3.4)
     ax = fig.subplots()
     if loss:
         steps, values = zip(*loss, strict=True)
@@ -382,69 +382,5 @@ def loss_curve(
         "Training loss",
         "Loss per optimizer step of the training run behind the fine-tuned rung; the adapter "
         "kept is the one with the lowest validation loss.",
-        to_svg(fig, key),
-    )
-
-
-def top_labels(labels: Sequence[str], counts: np.ndarray, top_n: int) -> list[int]:
-    """Indices of the `top_n` labels with the most items (true or predicted), errors first."""
-    k = len(labels)
-    if k <= top_n:
-        return list(range(k))
-    square = counts[:, :k]
-    errors = square.sum(axis=1) - np.diag(square) + square.sum(axis=0) - np.diag(square)
-    support = counts.sum(axis=1) + square.sum(axis=0)
-    order = sorted(range(k), key=lambda i: (-errors[i], -support[i], i))
-    return sorted(order[:top_n])
-
-
-def confusion_matrix(
-    field: str,
-    rung: str,
-    labels: Sequence[str],
-    counts: Sequence[Sequence[int]],
-    top_n: int = 15,
-    key: str = "confusion",
-) -> Plot | None:
-    """Rows true label, columns predicted (last: not a label); the top-N labels by errors and
-    volume, the rest pooled as "(other)"; cells shaded by the share of their row."""
-    m = np.asarray(counts, dtype=int)
-    if m.size == 0 or m.sum() == 0:
-        return None
-    k = len(labels)
-    keep = top_labels(labels, m, top_n)
-    rest = [i for i in range(k) if i not in keep]
-    groups = [[i] for i in keep] + ([rest] if rest else [])
-    names = [label(labels[i], 22) for i in keep] + ([f"(other {len(rest)})"] if rest else [])
-    cols = groups + [[k]]  # the invalid column
-    small = np.array([[m[np.ix_(r, c)].sum() for c in cols] for r in groups])
-    share = small / np.maximum(small.sum(axis=1, keepdims=True), 1)
-    size = len(groups)
-    fig = _figure(0.42 * size + 2.6, 0.38 * size + 2.0)
-    ax = fig.subplots()
-    ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    if size <= 20:
-        for i in range(size):
-            for j in range(size + 1):
-                if small[i, j]:
-                    ax.text(
-                        j,
-                        i,
-                        str(small[i, j]),
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white" if share[i, j] > 0.6 else "black",
-                    )
-    ax.set_xticks(range(size + 1), [*names, "(not a label)"], rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(size), names, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("expected")
-    shown = f"top {len(keep)} of {k} labels" if rest else f"{k} labels"
-    return Plot(
-        key,
-        f"Confusion: {field} ({rung})",
-        f"Rows are the expected {field}, columns what {rung} answered ({shown}); shade is the "
-        "share of the row, numbers are counts.",
         to_svg(fig, key),
     )

@@ -4,6 +4,7 @@ the store with no model loaded; a clear one-line error before any diagnose."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +16,19 @@ def test_report_cli_writes_html_json_and_summary_without_a_model(
     demo_store: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
     folder, ids = demo_store
-    out, js = tmp_path / "r.html", tmp_path / "r.json"
-    proc = run_cli("report", str(folder), "--out", str(out), "--json", str(js))
+    folder = Path(shutil.copytree(folder, tmp_path / "copy"))
+    js = tmp_path / "r.json"
+    proc = run_cli("report", str(folder), "--json", str(js))
     assert proc.returncode == 0, proc.stderr
     assert "LOADED []" in proc.stdout  # no model, no torch: rebuilt from the store alone
     assert "fine-tune" in proc.stdout and "finetuned ◀" in proc.stdout
+    out = folder / ".tunegate" / "report.html"  # the default place
     assert f"report: {out}" in proc.stdout.replace("\n", "")
     assert out.read_text().count("<svg") == 8
+    assert not list(out.parent.glob(".report.html.*.tmp"))  # written atomically
     payload = json.loads(js.read_text())
-    assert (
-        payload["decision"]["chosen"] == "finetuned"
-        and payload["runs"]["diagnose"] == ids["diagnose"]
-    )
-
-
-def test_default_path_is_inside_the_store_folder(
-    demo_store: tuple[Path, dict[str, Any]], tmp_path: Path
-) -> None:
-    import shutil
-
-    from tunegate.report import build_report
-
-    folder = tmp_path / "copy"
-    shutil.copytree(demo_store[0], folder)
-    result = build_report(folder)
-    assert result.path == folder / ".tunegate" / "report.html" and result.path.exists()
-    assert result.json_path is None
-    assert not list((folder / ".tunegate").glob(".report.html.*.tmp"))  # written atomically
+    assert payload["decision"]["chosen"] == "finetuned"
+    assert payload["runs"]["diagnose"] == ids["diagnose"]
 
 
 def test_no_store_and_no_diagnose_are_one_line_errors(tmp_path: Path) -> None:

@@ -3,11 +3,18 @@ as inline SVG, every user string escaped."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
-from tunegate.outputs import Metric
+from report_store import write_diagnose
+from tunegate.data.split import load_dataset
+from tunegate.outputs import ItemOutput, Metric, RungOutputs
+from tunegate.report import build_report
 from tunegate.report.html import e, fmt_metric
+from tunegate.spec import load_task
+from tunegate.store import Store
 
 RUNGS = [
     "zero_shot",
@@ -107,3 +114,39 @@ def test_the_training_section_lists_the_run_and_the_curve(built_report: Any) -> 
     curve = section[section.index('id="curve"') :]
     for c in g.curve:
         assert c.run_id in curve and f"{c.point.value:.3f}" in curve
+
+
+def test_a_label_task_with_only_a_diagnose(tmp_path: Path) -> None:
+    """No check, no training: the report says so; the label confusion matrix is drawn."""
+    folder = tmp_path / "kinds"
+    folder.mkdir()
+    labels = ["card_arrival", "top_up_failed", "refund_not_showing"]
+    rows = [
+        {"text": f"question {i} about {labels[i % 3]}", "label": labels[i % 3]} for i in range(60)
+    ]
+    for name, part in (("train", rows[:36]), ("test", rows[36:])):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    (folder / "tunegate.yaml").write_text(
+        "name: kinds\ninputs: [text]\nprompt: {user: '{text}'}\noutput: {type: label, field: label}\n"
+        "data: {train: train.jsonl, test: test.jsonl}\ntargets: {min_accuracy: 0.9}\n"
+    )
+    task, folder = load_task(folder)
+    examples = load_dataset(task, folder).test
+    outs = []
+    for rung, every in (("zero_shot", 3), ("few_shot", 1)):
+        items = [
+            ItemOutput(ex.id, ex.target, ex.target if i % every == 0 else "no idea", 40, 3)
+            for i, ex in enumerate(examples)
+        ]
+        outs.append(
+            RungOutputs(rung, "m", items, latencies_ms=[50.0, 60.0, 55.0], requests_per_s=2.0)
+        )
+    store = Store(folder)
+    write_diagnose(store, task, None, outs, embedder=None)
+    store.close()
+    result = build_report(folder)
+    page = result.path.read_text()
+    assert result.decision.verdict == "prompting suffices" and result.decision.chosen == "few_shot"
+    assert "Confusion: label (few_shot)" in page
+    assert "run <code>tunegate check</code>" in page and "run <code>tunegate train</code>" in page
+    assert 'id="plot-learning-curve"' not in page and 'id="plot-loss"' not in page

@@ -252,8 +252,9 @@ def _comparisons(v: ReportView) -> str:
     if not comps:
         return '<p class="muted">No paired comparisons stored.</p>'
     intro = (
-        '<p class="muted">Each rung against the baseline on the same items: the primary figure '
-        "always, other figures where the difference is real (p &lt; 0.05).</p>"
+        '<p class="muted">Each rung against the baseline (and, where the ladder stores it, against '
+        "the rung it builds on) on the same items: the primary figure always, other figures where "
+        "the difference is real (p &lt; 0.05).</p>"
     )
     primary = primary_metric(v.gathered.task)
     keep = {primary, *FORMAT_METRICS, "style.similarity", "latency.p95_ms", "errors.rate"}
@@ -384,7 +385,7 @@ def render(v: ReportView) -> str:
         _gates(v),
         "<h2>Training</h2>",
         _training(v),
-        "<h2>Paired tests against the baseline</h2>",
+        "<h2>Paired tests</h2>",
         _comparisons(v),
         "<h2>Readiness of the data</h2>",
         _readiness(v),

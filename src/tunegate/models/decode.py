@@ -1,0 +1,181 @@
+"""The decode loop for one batch: prefill prompts after a shared prefix, then a token per step.
+
+Written over `model(input_ids, attention_mask, position_ids, cache)` rather than `generate` so
+that a cached prefix can seed every row, grammar masks apply per row at each step, finished rows
+leave the batch, and the time of each row's first token is known.
+
+Layout of row i (P = shared prefix, S = longest suffix, left padding between them):
+    [prefix (P)] [pad x (S - len_i)] [suffix_i] [generated ...]
+Positions continue from P through the suffix, so every row sees the same positions as it would
+alone; pads are masked out and never attended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from tunegate.models.kvcache import Prefix, SlabCache, extend_prefix
+
+OnToken = Callable[[int, int], bool]
+"""Called as on_token(request_index, token_id) for each new token; return False to cancel it."""
+
+
+@dataclass
+class Row:
+    """One sequence being decoded, and what came out of it."""
+
+    index: int
+    ids: list[int]
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    matcher: Any | None = None  # an xgrammar GrammarMatcher, or None when unconstrained
+    out: list[int] = field(default_factory=list)
+    finish: str | None = None  # "stop", "length", "grammar" or "cancelled"
+    first_token_s: float | None = None
+    rng: torch.Generator | None = None
+
+
+@dataclass
+class Step:
+    """Per-batch settings the loop needs from the generator."""
+
+    stop_ids: frozenset[int]
+    pad_id: int
+    vocab_limit: int | None = None  # ids at or past this (model vocab padding) are never chosen
+    compact_at: float = 0.25  # drop finished rows once this share of the batch has finished
+
+
+def _choose(logits: torch.Tensor, rows: list[Row]) -> list[int]:
+    """Greedy for rows at temperature 0; seeded temperature/top-p sampling for the rest."""
+    chosen = logits.argmax(dim=-1).tolist()
+    for i, r in enumerate(rows):
+        if r.temperature <= 0:
+            continue
+        if r.rng is None:
+            r.rng = torch.Generator().manual_seed(r.seed)
+        probs = torch.softmax(logits[i].float() / r.temperature, dim=-1)
+        if r.top_p < 1.0:
+            p_sorted, order = probs.sort(descending=True)
+            keep = p_sorted.cumsum(0) - p_sorted < r.top_p  # always keeps the top token
+            probs = torch.zeros_like(probs).scatter_(0, order[keep], p_sorted[keep])
+        chosen[i] = int(torch.multinomial(probs, 1, generator=r.rng).item())
+    return chosen
+
+
+def decode_batch(
+    model: Any,
+    rows: list[Row],
+    prefix: Prefix | None,
+    step: Step,
+    masker: Any | None = None,
+    on_token: OnToken | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> None:
+    """Decode `rows` together in place (their `out`, `finish`, `first_token_s` get filled).
+
+    `masker` (constrain.BatchMasker) restricts rows that carry a grammar matcher.
+    """
+    p = len(prefix) if prefix is not None else 0
+    n = len(rows)
+    suffixes = [r.ids[p:] for r in rows]
+    s = max(len(x) for x in suffixes)
+    max_new = max(r.max_tokens for r in rows)
+    extra = {} if prefix is None else {"tunegate_prefix": prefix}
+    input_ids = torch.full((n, s), step.pad_id, dtype=torch.long)
+    mask = torch.zeros((n, s + max_new), dtype=torch.long)  # over each row's own positions
+    positions = torch.ones((n, s), dtype=torch.long)
+    for i, suf in enumerate(suffixes):
+        k = len(suf)
+        input_ids[i, s - k :] = torch.tensor(suf, dtype=torch.long)
+        mask[i, s - k : s] = 1
+        positions[i, s - k :] = torch.arange(p, p + k)
+    next_pos = torch.tensor([len(r.ids) for r in rows], dtype=torch.long)
+    cache = SlabCache(model.config.num_hidden_layers, s + max_new)
+    live = list(range(n))  # row indices still in the batch, in batch order
+    length = s
+    out = model(
+        input_ids=input_ids,
+        attention_mask=mask[:, :length],
+        position_ids=positions,
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+        **extra,
+    )
+    logits = out.logits[:, -1, :]
+    if masker is not None:
+        masker.fill(rows)
+    for t in range(max_new):
+        batch_rows = [rows[i] for i in live]
+        if step.vocab_limit is not None and step.vocab_limit < logits.shape[-1]:
+            logits[:, step.vocab_limit :] = float("-inf")
+        if masker is not None:
+            masker.apply(logits)
+        chosen = _choose(logits, batch_rows)
+        now = clock()
+        for r, tok in zip(batch_rows, chosen, strict=True):
+            if r.finish is not None:
+                continue
+            if r.first_token_s is None:
+                r.first_token_s = now
+            r.out.append(tok)
+            if r.matcher is not None and not r.matcher.accept_token(tok):
+                r.finish = "grammar"  # cannot happen with a correct mask; end the row safely
+            elif tok in step.stop_ids:
+                r.finish = "stop"
+            elif len(r.out) >= r.max_tokens:
+                r.finish = "length"
+            if on_token is not None and not on_token(r.index, tok):
+                r.finish = "cancelled"
+        if masker is not None:
+            masker.fill(batch_rows)  # next step's masks; ends rows whose grammar can only stop
+        if all(r.finish is not None for r in batch_rows) or t == max_new - 1:
+            break
+        done = [j for j, r in enumerate(batch_rows) if r.finish is not None]
+        if done and len(done) >= step.compact_at * len(batch_rows):
+            keep = torch.tensor([j for j, r in enumerate(batch_rows) if r.finish is None])
+            cache.batch_select_indices(keep)
+            mask = mask.index_select(0, keep)
+            next_pos = next_pos.index_select(0, keep)
+            live = [live[j] for j in keep.tolist()]
+            if masker is not None:
+                masker.select(keep)
+            chosen = [chosen[j] for j in keep.tolist()]
+        mask[:, length] = 1
+        length += 1
+        out = model(
+            input_ids=torch.tensor(chosen, dtype=torch.long).unsqueeze(1),
+            attention_mask=mask[:, :length],
+            position_ids=next_pos.unsqueeze(1),
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **extra,
+        )
+        next_pos += 1
+        logits = out.logits[:, -1, :]
+
+
+def compute_prefix(model: Any, ids: tuple[int, ...], base: Prefix | None = None) -> Prefix:
+    """KV states of `ids` (batch 1), extending `base` when it is a prefix of `ids`."""
+    start = len(base) if base is not None else 0
+    cache = SlabCache(model.config.num_hidden_layers, len(ids) - start)
+    rest = torch.tensor([ids[start:]], dtype=torch.long)
+    extra = {} if base is None else {"tunegate_prefix": base}
+    model(
+        input_ids=rest,
+        attention_mask=torch.ones_like(rest),
+        position_ids=torch.arange(start, len(ids)).unsqueeze(0),
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+        **extra,
+    )
+    return extend_prefix(base, cache, ids)

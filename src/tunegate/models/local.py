@@ -1,0 +1,365 @@
+"""The local model as a `Generator`: batched, prefix-cached, optionally constrained generation.
+
+One base model in memory, any number of LoRA adapters by name on top of it (requests name theirs;
+batches never mix adapters; None is the base). Prompts are rendered with the tokenizer's own chat
+template, sorted by length and decoded in batches by `decode.decode_batch`, greedy unless a
+request asks for sampling. Long shared prompt prefixes (system prompts, few-shot headers) are
+prefilled once and their KV states reused across items, batches and calls.
+
+Token counts: `input_tokens` is the whole rendered prompt; `output_tokens` counts every token the
+model produced, the final stop token included (as OpenAI-compatible servers report it); `text`
+excludes the stop token.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from tunegate.errors import TunegateError
+from tunegate.models.base import Constraint, Generation, GenRequest, Progress
+from tunegate.models.decode import OnToken, Row, Step, compute_prefix, decode_batch
+from tunegate.models.kvcache import ATTENTION, Prefix
+
+__all__ = ["LocalGenerator", "default_threads"]
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def default_threads() -> int:
+    """Torch threads for this process: the usable cores, minus those other processes keep busy.
+
+    On a shared machine, OpenMP threads that outnumber the free cores spin and wait on each other;
+    one thread was seen to run 4x faster than two when other work loaded both cores.
+    `TUNEGATE_THREADS` overrides.
+    """
+    env = os.environ.get("TUNEGATE_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores, round(cores - busy)))
+
+
+def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix shared by all `seqs`."""
+    first, n = seqs[0], min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
+class LocalGenerator:
+    """Generate with a local HF model (+ LoRA adapters by name) on the CPU.
+
+    `model`: an HF folder, a .gguf file or None (the embedded SmolLM2-135M-Instruct).
+    `adapters`: name -> PEFT adapter folder, all loaded once onto the one base.
+    `batch_size`: rows decoded together. `min_prefix`: shortest shared prefix worth caching.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        adapters: Mapping[str, str | Path] | None = None,
+        *,
+        name: str | None = None,
+        batch_size: int = 16,
+        threads: int | None = None,
+        dtype: str = "float32",
+        prefix_cache: bool = True,
+        min_prefix: int = 16,
+        prefix_slots: int = 8,
+    ) -> None:
+        import torch
+
+        from tunegate.models.resolve import load_causal_lm, model_label, resolve_model
+
+        if batch_size < 1:
+            raise TunegateError(f"batch_size must be at least 1, got {batch_size}")
+        self.threads = threads or default_threads()
+        torch.set_num_threads(self.threads)
+        path = resolve_model(None if model is None else str(model))
+        self.path = path
+        self.name = name or model_label(None if model is None else str(model))
+        base, self.tokenizer = load_causal_lm(path, dtype=dtype)
+        self.batch_size = batch_size
+        self.prefix_cache = prefix_cache
+        self.min_prefix = min_prefix
+        self._prefix_slots = prefix_slots
+        self._prefixes: OrderedDict[tuple[str | None, tuple[int, ...]], Prefix] = OrderedDict()
+        self.adapters = dict(adapters or {})
+        self._peft = _attach_adapters(base, self.adapters) if self.adapters else None
+        self.model = base if self._peft is None else self._peft.get_base_model()
+        self.model.set_attn_implementation(ATTENTION)  # shared-prefix attention (kvcache.py)
+        self.vocab_size = int(self.model.config.vocab_size)
+        self.max_positions = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
+        self.stop_ids = _stop_ids(self.tokenizer, self.model)
+        self._step = Step(
+            frozenset(self.stop_ids),
+            int(self.tokenizer.pad_token_id or 0),
+            vocab_limit=len(self.tokenizer),
+        )
+        self._grammars: Any = None
+
+    # ---- the Generator protocol -------------------------------------------------------------
+
+    def generate(
+        self,
+        requests: Sequence[GenRequest],
+        progress: Progress | None = None,
+        on_token: OnToken | None = None,
+    ) -> list[Generation]:
+        """Answer all requests in batches (grouped by adapter, sorted by length), in input order.
+
+        `on_token(index, token_id)` sees each token as it is chosen; returning False cancels that
+        request (for streaming and disconnects in the server).
+        """
+        import torch
+
+        results: list[Generation | None] = [None] * len(requests)
+        encoded: dict[int, list[int]] = {}
+        for i, req in enumerate(requests):
+            ids, error = self._encode(req)
+            if error is not None:
+                results[i] = Generation(text="", input_tokens=len(ids), error=error)
+            else:
+                encoded[i] = ids
+        groups: dict[str | None, list[int]] = {}
+        for i in encoded:
+            groups.setdefault(requests[i].adapter, []).append(i)
+        with torch.inference_mode():
+            for adapter, idx in groups.items():
+                idx.sort(key=lambda i: -len(encoded[i]))
+                shared = _common_prefix([encoded[i] for i in idx])
+                with self._using(adapter):
+                    for start in range(0, len(idx), self.batch_size):
+                        chunk = idx[start : start + self.batch_size]
+                        done = self._run_batch(requests, encoded, chunk, adapter, shared, on_token)
+                        for i, gen in done.items():
+                            results[i] = gen
+                        if progress is not None:
+                            progress(len(chunk), sum(g.output_tokens for g in done.values()))
+        return [g if g is not None else Generation(text="", error="not generated") for g in results]
+
+    def time_one(self, request: GenRequest) -> Generation:
+        """Answer one request alone; latency and time to first token as a user of `serve` sees them.
+
+        The clock starts before the chat template is applied and stops after the text is decoded.
+        A prompt prefix already cached by earlier calls (the system prompt) is reused, as the
+        server does; `extra["cached_tokens"]` says how many prompt tokens that covered.
+        """
+        import torch
+
+        t0 = time.perf_counter()
+        ids, error = self._encode(request)
+        if error is not None:
+            return Generation(text="", input_tokens=len(ids), error=error)
+        with torch.inference_mode(), self._using(request.adapter):
+            prefix = self._cached_prefix(request.adapter, ids) if self.prefix_cache else None
+            row = self._row(0, request, ids)
+            decode_batch(self.model, [row], prefix, self._step, self._masker([row]))
+            gen = self._generation(row, prefix)
+        end = time.perf_counter()
+        gen.latency_ms = (end - t0) * 1000
+        gen.ttft_ms = ((row.first_token_s or end) - t0) * 1000
+        return gen
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
+        """Prompt token ids (chat template applied), or an error message for this request."""
+        if req.adapter is not None and req.adapter not in self.adapters:
+            known = ", ".join(sorted(self.adapters)) or "none loaded"
+            raise TunegateError(f"unknown adapter {req.adapter!r} (adapters: {known})")
+        if req.max_tokens < 1:
+            raise TunegateError(f"max_tokens must be at least 1, got {req.max_tokens}")
+        if not req.messages or any("role" not in m or "content" not in m for m in req.messages):
+            raise TunegateError("each request needs messages, each with a role and a content")
+        tok = self.tokenizer
+        template = None if getattr(tok, "chat_template", None) else CHATML
+        text = tok.apply_chat_template(
+            list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
+        )
+        ids = list(tok(text, add_special_tokens=False)["input_ids"])
+        if self.max_positions and len(ids) + req.max_tokens > self.max_positions:
+            return ids, (
+                f"prompt of {len(ids)} tokens + max_tokens {req.max_tokens} exceeds the "
+                f"model's context of {self.max_positions}"
+            )
+        return ids, None
+
+    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
+        matcher = None
+        if req.constraint is not None:
+            matcher = self.grammars().matcher(req.constraint)
+        return Row(index, ids, req.max_tokens, req.temperature, req.top_p, req.seed, matcher)
+
+    def grammars(self) -> Any:
+        """This model's grammar compiler and cache (built on first use)."""
+        if self._grammars is None:
+            from tunegate.models.constrain import Grammars
+
+            self._grammars = Grammars(self.tokenizer, self.vocab_size, self.stop_ids)
+        return self._grammars
+
+    def compile(self, constraint: Constraint) -> None:
+        """Compile a constraint ahead of time (raises TunegateError when it is invalid)."""
+        self.grammars().compiled(constraint)
+
+    def _masker(self, rows: list[Row]) -> Any:
+        if all(r.matcher is None for r in rows):
+            return None
+        from tunegate.models.constrain import BatchMasker
+
+        return BatchMasker(self.grammars(), len(rows))
+
+    def _run_batch(
+        self,
+        requests: Sequence[GenRequest],
+        encoded: dict[int, list[int]],
+        chunk: list[int],
+        adapter: str | None,
+        shared: int,
+        on_token: OnToken | None,
+    ) -> dict[int, Generation]:
+        ids = [encoded[i] for i in chunk]
+        prefix = None
+        if self.prefix_cache and len(chunk) == 1:
+            prefix = self._cached_prefix(adapter, ids[0])  # reuse only: nothing shared to store
+        elif self.prefix_cache:
+            own = _common_prefix(ids)  # at least `shared`; longer when this batch agrees further
+            length = own if own >= shared + self.min_prefix else shared
+            length = min(length, min(len(x) for x in ids) - 1)
+            if length >= self.min_prefix:
+                prefix = self._get_prefix(adapter, tuple(ids[0][:length]))
+        rows = [self._row(i, requests[i], encoded[i]) for i in chunk]
+        t0 = time.perf_counter()
+        decode_batch(self.model, rows, prefix, self._step, self._masker(rows), on_token)
+        share_ms = (time.perf_counter() - t0) * 1000 / len(rows)
+        out = {}
+        for r in rows:
+            gen = self._generation(r, prefix)
+            gen.batch_ms = share_ms
+            out[r.index] = gen
+        return out
+
+    def _generation(self, row: Row, prefix: Prefix | None) -> Generation:
+        body = (
+            row.out[:-1]
+            if row.out and row.finish == "stop" and row.out[-1] in self.stop_ids
+            else row.out
+        )
+        text = self.tokenizer.decode(body, skip_special_tokens=True)
+        extra = {"finish": row.finish, "cached_tokens": len(prefix) if prefix is not None else 0}
+        return Generation(
+            text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra
+        )
+
+    def _get_prefix(self, adapter: str | None, ids: tuple[int, ...]) -> Prefix:
+        """The KV states of `ids` from the LRU store, computed (or extended) when missing."""
+        key = (adapter, ids)
+        if key in self._prefixes:
+            self._prefixes.move_to_end(key)
+            return self._prefixes[key]
+        base = self._longest_cached(adapter, ids)
+        prefix = compute_prefix(self.model, ids, base)
+        self._prefixes[key] = prefix
+        while len(self._prefixes) > self._prefix_slots:
+            self._prefixes.popitem(last=False)
+        return prefix
+
+    def _longest_cached(self, adapter: str | None, ids: Sequence[int]) -> Prefix | None:
+        best: Prefix | None = None
+        for (a, p_ids), p in self._prefixes.items():
+            if (
+                a == adapter
+                and len(p_ids) <= len(ids)
+                and tuple(ids[: len(p_ids)]) == p_ids
+                and (best is None or len(p) > len(best))
+            ):
+                best = p
+        return best
+
+    def _cached_prefix(self, adapter: str | None, ids: list[int]) -> Prefix | None:
+        best = self._longest_cached(adapter, ids[:-1])
+        if best is not None:
+            self._prefixes.move_to_end((adapter, best.ids))
+        return best
+
+    def _using(self, adapter: str | None) -> Any:
+        """A context in which the model runs with `adapter` active (None: the bare base)."""
+        if self._peft is None:
+            return nullcontext()
+        if adapter is None:
+            return self._peft.disable_adapter()
+        return _active(self._peft, adapter)
+
+
+@contextmanager
+def _active(peft_model: Any, adapter: str) -> Iterator[None]:
+    peft_model.set_adapter(adapter)
+    yield
+
+
+def _attach_adapters(base: Any, adapters: Mapping[str, str | Path]) -> Any:
+    """Wrap `base` in one PeftModel holding every adapter by name."""
+    from peft import PeftModel
+
+    peft_model = None
+    for name, folder in adapters.items():
+        path = Path(folder)
+        if not (path / "adapter_config.json").exists():
+            raise TunegateError(
+                f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)", str(path)
+            )
+        try:
+            if peft_model is None:
+                peft_model = PeftModel.from_pretrained(base, path, adapter_name=name)
+            else:
+                peft_model.load_adapter(path, adapter_name=name)
+        except (ValueError, OSError, KeyError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TunegateError(
+                f"adapter {name!r} does not fit this model: {first}", str(path)
+            ) from exc
+    assert peft_model is not None
+    peft_model.eval()
+    return peft_model
+
+
+def _stop_ids(tokenizer: Any, model: Any) -> list[int]:
+    """EOS ids of the tokenizer and generation config, plus the template's end-of-turn token."""
+    ids: set[int] = set()
+    for source in (tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None)):
+        if isinstance(source, int):
+            ids.add(source)
+        elif isinstance(source, list):
+            ids.update(int(x) for x in source)
+    mark = "tunegate-end-of-answer"
+    template = None if getattr(tokenizer, "chat_template", None) else CHATML
+    try:
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "q"}, {"role": "assistant", "content": mark}],
+            tokenize=False,
+            chat_template=template,
+        )
+        after = text.split(mark, 1)[1]
+        first = tokenizer(after, add_special_tokens=False)["input_ids"][:1]
+        special = set(tokenizer.all_special_ids) | set(tokenizer.added_tokens_decoder)
+        ids.update(t for t in first if t in special)
+    except (IndexError, ValueError, TypeError):
+        pass  # a template that does not echo the answer: EOS alone ends a turn
+    return sorted(ids)

@@ -1,0 +1,169 @@
+"""Constrained decoding: grammars from constraints, and what they do to real model outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tunegate.errors import TunegateError
+from tunegate.models.base import Constraint, GenRequest
+from tunegate.models.constrain import Grammars, label_ebnf
+from tunegate.models.local import LocalGenerator
+
+TICKET = {
+    "type": "object",
+    "properties": {
+        "category": {"type": "string", "enum": ["billing", "technical", "account", "other"]},
+        "urgency": {"type": "string", "enum": ["low", "medium", "high"]},
+        "summary": {"type": "string", "maxLength": 60},
+    },
+    "required": ["category", "urgency", "summary"],
+    "additionalProperties": False,
+}
+SYSTEM = (
+    "You turn customer support messages into a JSON ticket with the keys category (billing, "
+    "technical, account or other), urgency (low, medium or high) and summary (a short "
+    "sentence). Reply with the JSON object only."
+)
+MESSAGES = [
+    "I was charged twice for my subscription this month, please refund one payment.",
+    "The app crashes every time I open the settings page.",
+    "How do I change the email address on my account?",
+    "Your website is down and I cannot pay my bill before the deadline today!",
+]
+LABELS = ("card_arrival", "card_linking", "exchange_rate", "lost_or_stolen_card", "pin_blocked")
+ODD_LABELS = ('say "hi"', "back\\slash", "two\nlines", "card", "card_arrival", "ünï")
+
+
+def tickets(constraint: Constraint | None, max_tokens: int = 64) -> list[GenRequest]:
+    return [
+        GenRequest(
+            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": m}],
+            max_tokens=max_tokens,
+            constraint=constraint,
+        )
+        for m in MESSAGES
+    ]
+
+
+def valid(text: str) -> bool:
+    try:
+        jsonschema.validate(json.loads(text), TICKET)
+    except (ValueError, jsonschema.ValidationError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def grammars(tiny_gen: LocalGenerator) -> Grammars:
+    return Grammars(tiny_gen.tokenizer, tiny_gen.vocab_size, tiny_gen.stop_ids)
+
+
+def test_label_grammar_matches_raw_labels_only(grammars: Grammars) -> None:
+    import xgrammar as xgr
+
+    compiled = grammars.compiled(Constraint(labels=ODD_LABELS))
+    for label in ODD_LABELS:
+        m = xgr.GrammarMatcher(compiled)
+        assert m.accept_string(label) and m.is_completed(), label
+    for wrong in ('"card"', "car", "card_arrivals", "say hi"):
+        m = xgr.GrammarMatcher(compiled)
+        assert not (m.accept_string(wrong) and m.is_completed()), wrong
+    assert label_ebnf(["a", "a", "b"]) == 'root ::= "a" | "b"'
+
+
+def test_compiled_once_per_constraint(grammars: Grammars) -> None:
+    c = Constraint(json_schema=TICKET)
+    assert grammars.compiled(c) is grammars.compiled(Constraint(json_schema=dict(TICKET)))
+    assert grammars.compiled(Constraint()) is None
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        (Constraint(json_schema={"type": "object"}, any_json=True), "takes one of"),
+        (Constraint(labels=()), "at least one label"),
+        (Constraint(labels=("a", "")), "none of them empty"),
+        (Constraint(json_schema={"type": "nonsense"}), "cannot compile the JSON Schema"),
+    ],
+)
+def test_bad_constraints_are_one_line_errors(
+    grammars: Grammars, constraint: Constraint, message: str
+) -> None:
+    with pytest.raises(TunegateError, match=message) as err:
+        grammars.compiled(constraint)
+    assert "\n" not in str(err.value)
+
+
+def test_constrained_batch_equals_one_at_a_time(tiny_gen: LocalGenerator) -> None:
+    reqs = [
+        GenRequest(
+            [{"role": "user", "content": m}],
+            max_tokens=12,
+            constraint=Constraint(labels=LABELS) if i % 2 == 0 else None,
+        )
+        for i, m in enumerate(MESSAGES * 2)
+    ]
+    gens = tiny_gen.generate(reqs)  # constrained and free rows mixed in each batch
+    for req, gen in zip(reqs, gens, strict=True):
+        assert gen.text == tiny_gen.generate([req])[0].text
+        if req.constraint is not None:
+            assert gen.text in LABELS and gen.extra["finish"] == "stop"
+        else:
+            assert gen.output_tokens == 12
+
+
+def test_model_vocab_larger_than_tokenizer(tmp_path: Path, tiny_llama: Path) -> None:
+    """Logits past the tokenizer's vocabulary (lm_head padding) are never chosen."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    config = LlamaConfig.from_pretrained(tiny_llama)
+    config.vocab_size = len(tok) + 64
+    model = LlamaForCausalLM(config)
+    with __import__("torch").no_grad():
+        model.lm_head.weight[len(tok) :] = 5.0  # make the padding ids the model's favourites
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    gen = LocalGenerator(tmp_path, batch_size=4)
+    assert gen.vocab_size == len(tok) + 64
+    reqs = [GenRequest([{"role": "user", "content": m}], max_tokens=4) for m in MESSAGES[:2]]
+    reqs.append(GenRequest(reqs[0].messages, max_tokens=8, constraint=Constraint(labels=LABELS)))
+    free_a, free_b, labelled = gen.generate(reqs)
+    assert free_a.output_tokens == 4 and free_a.text  # decodable tokens only
+    assert labelled.text in LABELS
+
+
+def test_unconstrained_json_often_fails_constrained_always_validates(
+    embedded_gen: LocalGenerator,
+) -> None:
+    free = embedded_gen.generate(tickets(None))
+    held = embedded_gen.generate(tickets(Constraint(json_schema=TICKET)))
+    assert sum(not valid(g.text) for g in free) >= len(free) // 2
+    assert all(valid(g.text) for g in held), [g.text for g in held]
+    assert all(g.extra["finish"] == "stop" for g in held)
+
+
+def test_any_json_object_and_labels_on_the_embedded_model(embedded_gen: LocalGenerator) -> None:
+    objects = embedded_gen.generate(tickets(Constraint(any_json=True), max_tokens=24))
+    for g in objects:  # an object that is complete, or cut by max_tokens while still inside it
+        assert g.text.startswith("{")
+        if g.extra["finish"] == "stop":
+            assert isinstance(json.loads(g.text), dict)
+    queries = ["I lost my card yesterday", "What rate do you use for euros?", "My PIN is blocked"]
+    reqs: list[Any] = [
+        GenRequest(
+            [
+                {"role": "system", "content": "Answer with the intent label: " + ", ".join(LABELS)},
+                {"role": "user", "content": q},
+            ],
+            max_tokens=16,
+            constraint=Constraint(labels=LABELS),
+        )
+        for q in queries
+    ]
+    assert all(g.text in LABELS for g in embedded_gen.generate(reqs))

@@ -177,6 +177,14 @@ class LocalGenerator:
         gen.ttft_ms = ((row.first_token_s or end) - t0) * 1000
         return gen
 
+    def clear_cache(self) -> None:
+        """Forget every cached prompt prefix (they are recomputed on next use)."""
+        self._prefixes.clear()
+
+    def prompt_ids(self, request: GenRequest) -> list[int]:
+        """The token ids the model reads for `request`: its messages through the chat template."""
+        return self._encode(request)[0]
+
     # ---- internals --------------------------------------------------------------------------
 
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:

@@ -1,0 +1,225 @@
+# python bench/generate.py            (options: --help; about 10 minutes on 2 busy cores)
+"""Local generation speed: ours against transformers' `generate` one request at a time.
+
+(a) Throughput: `LocalGenerator.generate` on N demo test prompts (one run, batched, shared-prefix
+    KV cache) against HF `model.generate` called once per prompt on a separately loaded copy of
+    the same model; output tokens per second of wall time for each, their ratio, and on how many
+    items the greedy outputs are identical. Goal: ratio >= 5, agreement >= 98%.
+(b) Constraint cost: the same prompts constrained by the task's JSON Schema (or label set), then
+    unconstrained with each item's max_tokens set to what its constrained run produced, so both
+    runs decode the same number of tokens at the same batch size; tokens/s of each and the
+    ratio. Goal: constrained >= 85% of unconstrained.
+
+Prompts: examples/support-tickets (its test split, system prompt and user template) when present;
+otherwise banking77 from the shared data sets with all 77 labels in the system prompt, as in
+DESIGN.md's reference figures. Timings on a shared machine are noisy; the ratios are measured in
+the same run and are the figures to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from tunegate.models.base import Constraint, Generation, GenRequest  # noqa: E402
+
+DEMO = ROOT / "examples" / "support-tickets"
+BANKING = (
+    Path(os.environ.get("TUNEGATE_DATASETS", ROOT.parent / "shared" / "datasets")) / "banking77"
+)
+
+
+Prompts = tuple[str, list[GenRequest], Constraint | None, int]
+
+
+def demo_requests(n: int, max_tokens: int | None) -> Prompts:
+    """The demo task's first n test prompts, its output constraint and its max_tokens."""
+    from tunegate.data.examples import to_messages
+    from tunegate.data.split import load_dataset
+    from tunegate.spec import load_task, output_schema
+
+    task, folder = load_task(DEMO)
+    test = load_dataset(task, folder).test[:n]
+    limit = max_tokens or task.output.max_tokens
+    reqs = [GenRequest(to_messages(task, ex), max_tokens=limit) for ex in test]
+    schema = output_schema(task, folder)
+    if schema is not None:
+        constraint: Constraint | None = Constraint(json_schema=schema)
+    elif task.output.labels:
+        constraint = Constraint(labels=tuple(task.output.labels))
+    else:
+        constraint = None
+    return f"{task.name} ({folder})", reqs, constraint, task.output.max_tokens
+
+
+def banking_requests(n: int, max_tokens: int | None) -> Prompts:
+    """Fallback: banking77 test rows (every 37th), all 77 labels listed in the system prompt."""
+    import csv
+
+    labels = json.loads((BANKING / "categories.json").read_text(encoding="utf-8"))
+    system = (
+        "Classify the online-banking customer query into exactly one intent. Answer with the "
+        "intent label only. The labels: " + ", ".join(labels)
+    )
+    with (BANKING / "test.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[::37][:n]
+    reqs = [
+        GenRequest(
+            [{"role": "system", "content": system}, {"role": "user", "content": r["text"]}],
+            max_tokens=max_tokens or 24,
+        )
+        for r in rows
+    ]
+    return f"banking77 ({BANKING})", reqs, Constraint(labels=tuple(labels)), 24
+
+
+def hf_one_at_a_time(model: Any, gen: Any, reqs: list[GenRequest]) -> tuple[list[list[int]], float]:
+    """transformers' own greedy `generate`, one unpadded prompt per call; (new ids, seconds)."""
+    import torch
+
+    outs = []
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for i, req in enumerate(reqs):
+            ids = torch.tensor([gen.prompt_ids(req)])
+            out = model.generate(
+                ids,
+                max_new_tokens=req.max_tokens,
+                do_sample=False,
+                eos_token_id=gen.stop_ids,
+                pad_token_id=gen.tokenizer.pad_token_id,
+            )
+            outs.append(out[0, ids.shape[1] :].tolist())
+            if (i + 1) % 16 == 0:
+                print(
+                    f"  baseline {i + 1}/{len(reqs)} ({time.perf_counter() - t0:.0f} s)", flush=True
+                )
+    return outs, time.perf_counter() - t0
+
+
+def timed(gen: Any, reqs: list[GenRequest]) -> tuple[list[Generation], float, int]:
+    t0 = time.perf_counter()
+    out = gen.generate(reqs)
+    seconds = time.perf_counter() - t0
+    return out, seconds, sum(g.output_tokens for g in out)
+
+
+def schema_valid(texts: list[str], constraint: Constraint | None) -> int:
+    import jsonschema
+
+    if constraint is None:
+        return 0
+    if constraint.labels is not None:
+        return sum(t in constraint.labels for t in texts)
+    ok = 0
+    for t in texts:
+        try:
+            jsonschema.validate(json.loads(t), constraint.json_schema or {})
+            ok += 1
+        except (ValueError, jsonschema.ValidationError):
+            pass
+    return ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=64, help="prompts (default 64)")
+    ap.add_argument("--max-tokens", type=int, default=64, help="max new tokens in (a) (default 64)")
+    ap.add_argument("--batch-size", type=int, default=64, help="our batch size (default 64)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: free cores)")
+    ap.add_argument(
+        "--banking77", action="store_true", help="use banking77 even if the demo exists"
+    )
+    ap.add_argument("--ablate", action="store_true", help="also time ours without the prefix cache")
+    args = ap.parse_args()
+
+    from tunegate.models.local import LocalGenerator
+    from tunegate.models.resolve import load_causal_lm
+
+    if DEMO.joinpath("tunegate.yaml").exists() and not args.banking77:
+        source, reqs, constraint, task_max = demo_requests(args.n, args.max_tokens)
+    else:
+        source, reqs, constraint, task_max = banking_requests(args.n, args.max_tokens)
+    gen = LocalGenerator(batch_size=args.batch_size, threads=args.threads)
+    baseline_model, _ = load_causal_lm(gen.path)  # a plain copy: stock SDPA attention, no tricks
+    lengths = [len(gen.prompt_ids(r)) for r in reqs]
+    print(f"data: {source}: {len(reqs)} prompts, {min(lengths)}-{max(lengths)} prompt tokens")
+    print(f"model: {gen.name}, {gen.threads} torch thread(s), our batch size {gen.batch_size}")
+
+    print(f"\n(a) throughput, greedy, max_tokens {reqs[0].max_tokens}", flush=True)
+    # Ours runs before and after the baseline (cold prefix cache both times) and the two times
+    # are averaged, so a change in the machine's load during the long baseline run hits both.
+    ours, t_first, n_ours = timed(gen, reqs)
+    print(f"  ours     {n_ours:6d} tokens in {t_first:7.1f} s (first run)", flush=True)
+    if args.ablate:
+        bare = LocalGenerator(batch_size=args.batch_size, threads=args.threads, prefix_cache=False)
+        _, t_bare, n_bare = timed(bare, reqs)
+        print(f"  ours without prefix cache: {n_bare / t_bare:.1f} tok/s", flush=True)
+        del bare
+    base_ids, t_base = hf_one_at_a_time(baseline_model, gen, reqs)
+    n_base = sum(len(x) for x in base_ids)
+    gen.clear_cache()
+    _, t_second, _ = timed(gen, reqs)
+    t_ours = (t_first + t_second) / 2
+    print(
+        f"  ours     {n_ours:6d} tokens in {t_ours:7.1f} s = {n_ours / t_ours:7.1f} tok/s "
+        f"(mean of {t_first:.1f} s before and {t_second:.1f} s after the baseline)"
+    )
+    print(f"  baseline {n_base:6d} tokens in {t_base:7.1f} s = {n_base / t_base:7.1f} tok/s")
+    tok = gen.tokenizer
+    same = sum(
+        g.output_tokens == len(b) and g.text == tok.decode(b, skip_special_tokens=True)
+        for g, b in zip(ours, base_ids, strict=True)
+    )
+    ratio_a = (n_ours / t_ours) / (n_base / t_base)
+    print(f"  ratio ours/baseline: {ratio_a:.2f}x (goal >= 5)")
+    print(f"  identical greedy outputs: {same}/{len(reqs)} = {same / len(reqs):.1%} (goal >= 98%)")
+
+    if constraint is None:
+        print("\n(b) skipped: the task has no schema or label set")
+        return
+    held = [GenRequest(r.messages, max_tokens=task_max, constraint=constraint) for r in reqs]
+    print(f"\n(b) constraint cost, batch size {gen.batch_size}, max_tokens {task_max}", flush=True)
+    gen.compile(constraint)  # compiled once per (tokenizer, constraint); not part of decoding
+    # Order constrained, free, free, constrained (each with a cold prefix cache): load drift
+    # during the four runs falls on both sides equally.
+    c_out, t_c1, n_c = timed(gen, held)
+    free = [
+        GenRequest(r.messages, max_tokens=max(1, g.output_tokens))
+        for r, g in zip(reqs, c_out, strict=True)
+    ]
+    times: dict[str, list[float]] = {"c": [t_c1], "f": []}
+    f_out: list[Generation] = []
+    n_f = 0
+    for kind in ("f", "f", "c"):
+        gen.clear_cache()
+        out, t, n = timed(gen, free if kind == "f" else held)
+        times[kind].append(t)
+        if kind == "f":
+            f_out, n_f = out, n
+    t_c, t_f = sum(times["c"]) / 2, sum(times["f"]) / 2
+    valid_c = schema_valid([g.text for g in c_out], constraint)
+    valid_f = schema_valid([g.text for g in f_out], constraint)
+    print(
+        f"  constrained   {n_c:6d} tokens in {t_c:6.1f} s = {n_c / t_c:7.1f} tok/s, "
+        f"valid {valid_c}/{len(held)} (runs: {', '.join(f'{x:.1f}' for x in times['c'])} s)"
+    )
+    print(
+        f"  unconstrained {n_f:6d} tokens in {t_f:6.1f} s = {n_f / t_f:7.1f} tok/s, "
+        f"valid {valid_f}/{len(free)} (same max tokens per item; runs: "
+        f"{', '.join(f'{x:.1f}' for x in times['f'])} s)"
+    )
+    ratio_b = (n_c / t_c) / (n_f / t_f)
+    print(f"  ratio constrained/unconstrained: {ratio_b:.2f} (cost {1 - ratio_b:.1%}, goal <= 15%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,12 @@ def make_adapter(base: Path, out: Path, seed: int) -> Path:
 
 
 @pytest.fixture(scope="session")
+def adapter_maker() -> Callable[[Path, Path, int], Path]:
+    """`make_adapter` itself, for tests that need an adapter of their own."""
+    return make_adapter
+
+
+@pytest.fixture(scope="session")
 def tiny_adapters(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("adapters")
     return {
@@ -43,7 +50,8 @@ def tiny_adapters(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def tiny_gen(tiny_llama: Path, tiny_adapters: dict[str, Path]):  # type: ignore[no-untyped-def]
     from tunegate.models.local import LocalGenerator
 
-    return LocalGenerator(tiny_llama, tiny_adapters, batch_size=3, min_prefix=4)
+    # prefill_tokens small: prompts in a batch are prefilled in several groups, then decoded together
+    return LocalGenerator(tiny_llama, tiny_adapters, batch_size=3, min_prefix=4, prefill_tokens=40)
 
 
 @pytest.fixture(scope="session")

@@ -136,6 +136,29 @@ def test_unknown_adapter_and_bad_folder(
         LocalGenerator(tiny_llama, {"x": tmp_path})
 
 
+def test_adapter_loaded_later_and_adapter_for_another_model(
+    tiny_gen: LocalGenerator,
+    tiny_adapters: dict[str, Path],
+    tiny_llama: Path,
+    tmp_path: Path,
+    adapter_maker: Any,
+) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    gen = LocalGenerator(tiny_llama)
+    gen.load_adapter("alpha", tiny_adapters["alpha"])
+    req = GenRequest(chat(QUESTIONS[2]), max_tokens=6, adapter="alpha")
+    assert gen.generate([req])[0].text == tiny_gen.generate([req])[0].text
+    with pytest.raises(TunegateError, match="already loaded"):
+        gen.load_adapter("alpha", tiny_adapters["beta"])
+    config = LlamaConfig.from_pretrained(tiny_llama)
+    config.hidden_size, config.intermediate_size = 32, 64  # another model, same layer names
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "other")
+    adapter_maker(tmp_path / "other", tmp_path / "other-adapter", 3)
+    with pytest.raises(TunegateError, match="does not fit this model"):
+        LocalGenerator(tiny_llama, {"other": tmp_path / "other-adapter"})
+
+
 def test_sampling_is_seeded(tiny_gen: LocalGenerator) -> None:
     def sample(seed: int) -> str:
         req = GenRequest(chat(QUESTIONS[1]), max_tokens=8, temperature=1.5, top_p=0.95, seed=seed)
@@ -182,3 +205,10 @@ def test_embedded_model_stops_at_end_of_turn(embedded_gen: LocalGenerator) -> No
     assert "<|im_end|>" not in gen.text and "Paris" in gen.text
     ref = hf_reference(embedded_gen, reqs[0])
     assert ref[-1] in embedded_gen.stop_ids and len(ref) == gen.output_tokens
+
+
+def test_ignore_eos_runs_to_max_tokens(embedded_model_path: Path) -> None:
+    gen = LocalGenerator(embedded_model_path, ignore_eos=True)
+    req = GenRequest([{"role": "user", "content": "What is the capital of France?"}], max_tokens=24)
+    out = gen.generate([req])[0]
+    assert out.output_tokens == 24 and out.extra["finish"] == "length"

@@ -50,6 +50,8 @@ class Step:
     pad_id: int
     vocab_limit: int | None = None  # ids at or past this (model vocab padding) are never chosen
     compact_at: float = 0.25  # drop finished rows once this share of the batch has finished
+    prefill_tokens: int = 1024  # padded prompt tokens per prefill forward pass
+    ignore_eos: bool = False  # benchmarks: unconstrained rows run to max_tokens
 
 
 def _choose(logits: torch.Tensor, rows: list[Row]) -> list[int]:
@@ -88,28 +90,14 @@ def decode_batch(
     s = max(len(x) for x in suffixes)
     max_new = max(r.max_tokens for r in rows)
     extra = {} if prefix is None else {"tunegate_prefix": prefix}
-    input_ids = torch.full((n, s), step.pad_id, dtype=torch.long)
     mask = torch.zeros((n, s + max_new), dtype=torch.long)  # over each row's own positions
-    positions = torch.ones((n, s), dtype=torch.long)
     for i, suf in enumerate(suffixes):
-        k = len(suf)
-        input_ids[i, s - k :] = torch.tensor(suf, dtype=torch.long)
-        mask[i, s - k : s] = 1
-        positions[i, s - k :] = torch.arange(p, p + k)
+        mask[i, s - len(suf) : s] = 1
     next_pos = torch.tensor([len(r.ids) for r in rows], dtype=torch.long)
     cache = SlabCache(model.config.num_hidden_layers, s + max_new)
+    logits = _prefill(model, suffixes, p, step, cache, extra)
     live = list(range(n))  # row indices still in the batch, in batch order
     length = s
-    out = model(
-        input_ids=input_ids,
-        attention_mask=mask[:, :length],
-        position_ids=positions,
-        cache=cache,
-        use_cache=True,
-        logits_to_keep=1,
-        **extra,
-    )
-    logits = out.logits[:, -1, :]
     if masker is not None:
         masker.fill(rows)
     for t in range(max_new):
@@ -128,7 +116,7 @@ def decode_batch(
             r.out.append(tok)
             if r.matcher is not None and not r.matcher.accept_token(tok):
                 r.finish = "grammar"  # cannot happen with a correct mask; end the row safely
-            elif tok in step.stop_ids:
+            elif tok in step.stop_ids and not (step.ignore_eos and r.matcher is None):
                 r.finish = "stop"
             elif len(r.out) >= r.max_tokens:
                 r.finish = "length"
@@ -161,6 +149,55 @@ def decode_batch(
         )
         next_pos += 1
         logits = out.logits[:, -1, :]
+
+
+def _prefill(
+    model: Any,
+    suffixes: list[list[int]],
+    p: int,
+    step: Step,
+    cache: SlabCache,
+    extra: dict[str, Any],
+) -> torch.Tensor:
+    """Run every row's prompt suffix into `cache`; the last position's logits, (n, vocab).
+
+    Rows are prefilled in groups of similar length (at most `step.prefill_tokens` padded
+    tokens a group) so that a short prompt is not padded to the batch's longest.
+    """
+    n, s = len(suffixes), max(len(x) for x in suffixes)
+    order = sorted(range(n), key=lambda i: -len(suffixes[i]))
+    logits: torch.Tensor | None = None
+    start = 0
+    while start < n:
+        width = len(suffixes[order[start]])
+        size = max(1, min(n - start, step.prefill_tokens // width))
+        group = order[start : start + size]
+        start += size
+        ids = torch.full((size, width), step.pad_id, dtype=torch.long)
+        mask = torch.zeros((size, width), dtype=torch.long)
+        positions = torch.ones((size, width), dtype=torch.long)
+        for j, i in enumerate(group):
+            k = len(suffixes[i])
+            ids[j, width - k :] = torch.tensor(suffixes[i], dtype=torch.long)
+            mask[j, width - k :] = 1
+            positions[j, width - k :] = torch.arange(p, p + k)
+        part = SlabCache(model.config.num_hidden_layers, width)
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            cache=part,
+            use_cache=True,
+            logits_to_keep=1,
+            **extra,
+        )
+        rows = torch.tensor(group, dtype=torch.long)
+        cache.put_rows(n, rows, s, part)
+        if logits is None:
+            logits = out.logits.new_empty((n, out.logits.shape[-1]))
+        logits[rows] = out.logits[:, -1, :]
+    assert logits is not None
+    return logits
 
 
 def compute_prefix(model: Any, ids: tuple[int, ...], base: Prefix | None = None) -> Prefix:

@@ -102,6 +102,25 @@ class SlabCache(Cache):
         self.slabs = [SlabLayer(capacity) for _ in range(num_layers)]
         super().__init__(layers=list(self.slabs))
 
+    def put_rows(self, batch: int, rows: torch.Tensor, end: int, part: SlabCache) -> None:
+        """Copy `part`'s filled states (its rows = our `rows`) right-aligned to end at `end`.
+
+        Lets rows of similar length be prefilled apart (less padding) and then decoded together.
+        Positions no part writes stay zero and masked; every layer's length becomes `end`.
+        """
+        for mine, theirs in zip(self.slabs, part.slabs, strict=True):
+            assert theirs.keys is not None and theirs.values is not None
+            if not mine.is_initialized:
+                _, h, _, d = theirs.keys.shape
+                mine.keys = theirs.keys.new_zeros((batch, h, mine.capacity, d))
+                mine.values = theirs.values.new_zeros((batch, h, mine.capacity, d))
+                mine.is_initialized = True
+            assert mine.keys is not None and mine.values is not None
+            n = theirs.length
+            mine.keys[rows, :, end - n : end] = theirs.keys[:, :, :n]
+            mine.values[rows, :, end - n : end] = theirs.values[:, :, :n]
+            mine.length = end
+
 
 def extend_prefix(prefix: Prefix | None, cache: SlabCache, ids: tuple[int, ...]) -> Prefix:
     """A new `Prefix` for `ids`: `prefix`'s states followed by a batch-1 cache's own states."""

@@ -68,6 +68,8 @@ class LocalGenerator:
     `model`: an HF folder, a .gguf file or None (the embedded SmolLM2-135M-Instruct).
     `adapters`: name -> PEFT adapter folder, all loaded once onto the one base.
     `batch_size`: rows decoded together. `min_prefix`: shortest shared prefix worth caching.
+    `prefill_tokens`: padded prompt tokens per prefill pass (rows of similar length together).
+    `ignore_eos` (benchmarks only): unconstrained requests always produce max_tokens tokens.
     """
 
     def __init__(
@@ -82,6 +84,8 @@ class LocalGenerator:
         prefix_cache: bool = True,
         min_prefix: int = 16,
         prefix_slots: int = 8,
+        prefill_tokens: int = 1024,
+        ignore_eos: bool = False,
     ) -> None:
         import torch
 
@@ -100,9 +104,11 @@ class LocalGenerator:
         self.min_prefix = min_prefix
         self._prefix_slots = prefix_slots
         self._prefixes: OrderedDict[tuple[str | None, tuple[int, ...]], Prefix] = OrderedDict()
-        self.adapters = dict(adapters or {})
-        self._peft = _attach_adapters(base, self.adapters) if self.adapters else None
-        self.model = base if self._peft is None else self._peft.get_base_model()
+        self.model = base  # PEFT injects LoRA layers into this same module tree
+        self.adapters: dict[str, Path] = {}
+        self._peft: Any = None
+        for adapter_name, folder in (adapters or {}).items():
+            self.load_adapter(adapter_name, folder)
         self.model.set_attn_implementation(ATTENTION)  # shared-prefix attention (kvcache.py)
         self.vocab_size = int(self.model.config.vocab_size)
         self.max_positions = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
@@ -111,6 +117,8 @@ class LocalGenerator:
             frozenset(self.stop_ids),
             int(self.tokenizer.pad_token_id or 0),
             vocab_limit=len(self.tokenizer),
+            prefill_tokens=prefill_tokens,
+            ignore_eos=ignore_eos,
         )
         self._grammars: Any = None
 
@@ -176,6 +184,13 @@ class LocalGenerator:
         gen.latency_ms = (end - t0) * 1000
         gen.ttft_ms = ((row.first_token_s or end) - t0) * 1000
         return gen
+
+    def load_adapter(self, name: str, folder: str | Path) -> None:
+        """Load a PEFT LoRA adapter onto the shared base, addressable as `name` in requests."""
+        if not name or name in self.adapters:
+            raise TunegateError(f"adapter name {name!r} is empty or already loaded")
+        self._peft = _attach(self._peft if self._peft is not None else self.model, name, folder)
+        self.adapters[name] = Path(folder)
 
     def clear_cache(self) -> None:
         """Forget every cached prompt prefix (they are recomputed on next use)."""
@@ -322,30 +337,27 @@ def _active(peft_model: Any, adapter: str) -> Iterator[None]:
     yield
 
 
-def _attach_adapters(base: Any, adapters: Mapping[str, str | Path]) -> Any:
-    """Wrap `base` in one PeftModel holding every adapter by name."""
+def _attach(model: Any, name: str, folder: str | Path) -> Any:
+    """Add adapter `name` to a PeftModel, or wrap a plain model in one holding it."""
     from peft import PeftModel
 
-    peft_model = None
-    for name, folder in adapters.items():
-        path = Path(folder)
-        if not (path / "adapter_config.json").exists():
-            raise TunegateError(
-                f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)", str(path)
-            )
-        try:
-            if peft_model is None:
-                peft_model = PeftModel.from_pretrained(base, path, adapter_name=name)
-            else:
-                peft_model.load_adapter(path, adapter_name=name)
-        except (ValueError, OSError, KeyError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TunegateError(
-                f"adapter {name!r} does not fit this model: {first}", str(path)
-            ) from exc
-    assert peft_model is not None
-    peft_model.eval()
-    return peft_model
+    path = Path(folder)
+    if not (path / "adapter_config.json").exists():
+        raise TunegateError(
+            f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)", str(path)
+        )
+    try:
+        if isinstance(model, PeftModel):
+            model.load_adapter(path, adapter_name=name)
+        else:
+            model = PeftModel.from_pretrained(model, path, adapter_name=name)
+    except (ValueError, OSError, KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TunegateError(
+            f"adapter {name!r} does not fit this model: {first}", str(path)
+        ) from exc
+    model.eval()
+    return model
 
 
 def _stop_ids(tokenizer: Any, model: Any) -> list[int]:

@@ -13,6 +13,7 @@ excludes the stop token.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import OrderedDict
@@ -191,6 +192,15 @@ class LocalGenerator:
             raise TunegateError(f"adapter name {name!r} is empty or already loaded")
         self._peft = _attach(self._peft if self._peft is not None else self.model, name, folder)
         self.adapters[name] = Path(folder)
+
+    @property
+    def ignore_eos(self) -> bool:
+        """Benchmarks only: when True, unconstrained requests always produce max_tokens tokens."""
+        return self._step.ignore_eos
+
+    @ignore_eos.setter
+    def ignore_eos(self, value: bool) -> None:
+        self._step = dataclasses.replace(self._step, ignore_eos=value)
 
     def clear_cache(self) -> None:
         """Forget every cached prompt prefix (they are recomputed on next use)."""

@@ -32,9 +32,20 @@ sys.path.insert(0, str(ROOT / "src"))
 from tunegate.models.base import Constraint, Generation, GenRequest  # noqa: E402
 
 DEMO = ROOT / "examples" / "support-tickets"
-BANKING = (
-    Path(os.environ.get("TUNEGATE_DATASETS", ROOT.parent / "shared" / "datasets")) / "banking77"
-)
+
+
+def _banking_dir() -> Path:
+    """banking77 in $TUNEGATE_DATASETS, else shared/datasets beside the repo (or its worktree)."""
+    env = os.environ.get("TUNEGATE_DATASETS")
+    roots = (
+        [Path(env)]
+        if env
+        else [ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets"]
+    )
+    for root in roots:
+        if (root / "banking77" / "categories.json").exists():
+            return root / "banking77"
+    sys.exit(f"banking77 not found under {', '.join(map(str, roots))}; set TUNEGATE_DATASETS")
 
 
 Prompts = tuple[str, list[GenRequest], Constraint | None, int]
@@ -64,12 +75,13 @@ def banking_requests(n: int, max_tokens: int | None) -> Prompts:
     """Fallback: banking77 test rows (every 37th), all 77 labels listed in the system prompt."""
     import csv
 
-    labels = json.loads((BANKING / "categories.json").read_text(encoding="utf-8"))
+    banking = _banking_dir()
+    labels = json.loads((banking / "categories.json").read_text(encoding="utf-8"))
     system = (
         "Classify the online-banking customer query into exactly one intent. Answer with the "
         "intent label only. The labels: " + ", ".join(labels)
     )
-    with (BANKING / "test.csv").open(encoding="utf-8") as f:
+    with (banking / "test.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[::37][:n]
     reqs = [
         GenRequest(
@@ -78,7 +90,7 @@ def banking_requests(n: int, max_tokens: int | None) -> Prompts:
         )
         for r in rows
     ]
-    return f"banking77 ({BANKING})", reqs, Constraint(labels=tuple(labels)), 24
+    return f"banking77 ({banking})", reqs, Constraint(labels=tuple(labels)), 24
 
 
 def hf_one_at_a_time(

@@ -1,0 +1,238 @@
+"""`tunegate train` as a Python function: resolve settings, train, record the run, resume it.
+
+A run lives in the task's run store (kind "train", its resolved settings as config, per-step
+metrics) and in `<task>/.tunegate/train/<run_id>/`: `adapter/` (the best adapter by validation
+loss, PEFT format; the store's artifact "adapter") and `checkpoint/` (everything needed to resume).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunegate.data.split import load_dataset
+from tunegate.errors import TunegateError
+from tunegate.models.resolve import resolve_model
+from tunegate.spec import Task, load_task, task_path
+from tunegate.store import Store
+from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, save_adapter, set_rng_state
+from tunegate.train.config import config_diff, resolve_config
+from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run
+from tunegate.train.session import build, carve, make_accelerator
+
+log = logging.getLogger(__name__)
+RESUMABLE = ("running", "interrupted", "failed")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced."""
+
+    run_id: str
+    adapter: Path
+    steps: int
+    total_steps: int
+    train_examples: int
+    val_examples: int
+    final_loss: float | None
+    best_eval_loss: float | None
+    best_step: int | None
+    stopped_early: bool
+    seconds: float
+    tokens_per_s: float
+    fraction: float
+
+
+def run_dir(store: Store, run_id: str) -> Path:
+    return store.root / "train" / run_id
+
+
+def _resumable(store: Store, run_id: str | None) -> Any:
+    if run_id:
+        run_ = store.run(run_id)
+        if run_.kind != "train":
+            raise TunegateError(f"run {run_id!r} is a {run_.kind} run, not a training run", str(store.path))
+        if run_.status == "done":
+            raise TunegateError(f"run {run_id!r} already finished; nothing to resume", str(store.path))
+        return run_
+    for r in store.runs("train"):
+        if r.status in RESUMABLE and find_checkpoint(run_dir(store, r.id) / "checkpoint"):
+            return r
+    raise TunegateError("no interrupted training run with a checkpoint to resume; run without --resume",
+                        str(store.path))  # fmt: skip
+
+
+def _broadcast(accelerator: Any, value: Any) -> Any:
+    if accelerator.num_processes == 1:
+        return value
+    from accelerate.utils import broadcast_object_list
+
+    return broadcast_object_list([value])[0]
+
+
+def train(
+    task: str | Path = ".",
+    preset: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    resume: bool = False,
+    run_id: str | None = None,
+    show_progress: bool = True,
+    callback: Callable[[StepInfo], None] | None = None,
+    curve: str | None = None,
+) -> TrainResult:
+    """Fine-tune the task's model with LoRA on its train split; resume a stopped run with `resume`.
+
+    `overrides` are training settings (TrainConfig fields) on top of the preset and the task
+    file's `train:` section. Raises TrainInterrupted (a KeyboardInterrupt) after Ctrl-C, once the
+    checkpoint is saved.
+    """
+    spec, folder = load_task(task)
+    source = str(task_path(task))
+    accelerator = make_accelerator()
+    store = Store(folder)
+    saved: dict[str, Any] | None = None
+    ckpt: dict[str, Any] | None = None
+    if resume:
+        previous = _resumable(store, run_id)
+        ckpt = load_checkpoint(run_dir(store, previous.id) / "checkpoint")
+        saved = ckpt["record"]
+        run_id = previous.id
+        preset = preset or saved["preset"]
+    cfg = resolve_config(preset, spec.train, overrides, task_source=f"{source}")
+    model_path = resolve_model(spec.model, folder)
+    data = carve(spec, load_dataset(spec, folder).train, cfg)
+    record = {
+        "preset": str(preset or "balanced"),
+        "train": cfg.model_dump(),
+        "task": spec.name,
+        "model": str(model_path),
+        "data": data.fingerprint,
+        "examples": len(data.train),
+        "val_examples": len(data.val),
+        "processes": accelerator.num_processes,
+        "fraction": cfg.fraction,
+        "curve": curve,
+    }
+    if saved is not None:
+        differ = config_diff(saved["train"], record["train"])
+        differ += [f"{k} {saved.get(k)!r} -> {record[k]!r}" for k in ("model", "data", "processes")
+                   if saved.get(k) != record[k]]  # fmt: skip
+        if differ:
+            raise TunegateError(
+                f"cannot resume {run_id}: settings differ from its checkpoint: {'; '.join(differ)} "
+                "(undo the change, or start a new run without --resume)",
+                source,
+            )
+    built = build(spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None)
+    loop = built.loop
+    if accelerator.is_main_process:
+        if run_id is None:
+            run_id = store.start_run("train", record)
+        else:
+            store.set_status(run_id, "running")
+    run_id = _broadcast(accelerator, run_id)
+    assert run_id is not None
+    prog = Progress()
+    if ckpt is not None:
+        loop.optimizer.load_state_dict(ckpt["optimizer"])
+        loop.scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"][accelerator.process_index])
+        prog = ckpt["progress"]
+        if accelerator.is_main_process:
+            store.truncate_metrics(run_id, prog.step)
+    out = Output(
+        run_id=run_id,
+        run_dir=run_dir(store, run_id),
+        record=record,
+        log_metrics=lambda step, values: store.log_metrics(run_id, step, values),
+        callback=callback,
+        show_progress=show_progress,
+    )
+    try:
+        prog, stopped = run(loop, out, prog)
+    except TrainInterrupted:
+        if accelerator.is_main_process:
+            store.set_status(run_id, "interrupted", f"stopped at step {prog.step}")
+        raise
+    except BaseException as exc:
+        if accelerator.is_main_process:
+            store.set_status(run_id, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    adapter = out.run_dir / "adapter"
+    if accelerator.is_main_process:
+        if prog.best_step is None:  # no validation: the final adapter is the one kept
+            save_adapter(loop.core.peft, adapter)
+        store.put_artifact(run_id, "adapter", adapter)
+        store.put_artifact(run_id, "checkpoint", out.run_dir / "checkpoint")
+    result = TrainResult(
+        run_id=run_id,
+        adapter=adapter,
+        steps=prog.step,
+        total_steps=loop.total_steps,
+        train_examples=len(loop.train),
+        val_examples=len(loop.val),
+        final_loss=prog.last_loss,
+        best_eval_loss=prog.best_eval,
+        best_step=prog.best_step,
+        stopped_early=stopped,
+        seconds=prog.seconds,
+        tokens_per_s=prog.tokens / prog.seconds if prog.seconds else 0.0,
+        fraction=cfg.fraction,
+    )
+    if accelerator.is_main_process:
+        store.put_result(run_id, "summary", {k: v for k, v in result.__dict__.items() if k != "adapter"})
+        store.set_status(run_id, "done")
+    accelerator.wait_for_everyone()
+    store.close()
+    return result
+
+
+def parse_fractions(text: str) -> list[float]:
+    """`0.25,0.5,1.0` -> [0.25, 0.5, 1.0] (sorted, each in (0, 1])."""
+    try:
+        values = sorted({float(x) for x in text.split(",") if x.strip()})
+    except ValueError as exc:
+        raise TunegateError(f"--curve: expected fractions like 0.25,0.5,1.0, got {text!r}") from exc
+    if not values or any(not 0 < v <= 1 or not math.isfinite(v) for v in values):
+        raise TunegateError(f"--curve: each fraction must be in (0, 1], got {text!r}")
+    return values
+
+
+def train_curve(
+    task: str | Path,
+    fractions: Sequence[float],
+    preset: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> list[TrainResult]:
+    """One run per nested fraction of the train split (smallest first), tagged with a shared curve id."""
+    import time
+
+    tag = f"curve-{time.strftime('%Y%m%d-%H%M%S')}"
+    results = []
+    for f in sorted(fractions):
+        results.append(train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs))
+    return results
+
+
+def latest_adapter(task: Task | str | Path, folder: Path | None = None, run_id: str | None = None) -> tuple[str, Path]:
+    """(run id, adapter folder) of a finished training run: `run_id`, else the latest one."""
+    if not isinstance(task, Task):
+        _, folder = load_task(task)
+    assert folder is not None
+    store = Store(folder)
+    try:
+        run_ = store.run(run_id) if run_id else store.latest("train")
+        if run_ is None:
+            raise TunegateError("no finished training run; run `tunegate train` first", str(folder))
+        path = store.artifacts(run_.id).get("adapter")
+    finally:
+        store.close()
+    if path is None or not Path(path).exists():
+        raise TunegateError(f"run {run_.id} has no adapter on disk", str(folder))
+    return run_.id, Path(path)

@@ -82,6 +82,11 @@ class TrainConfig(BaseModel):
         description="packed: a micro-batch's examples in one row, no cross-example attention, no padding; "
         "grouped: rows of similar length padded together; padded: random rows padded to the longest.",
     )
+    share_prefix: bool = Field(
+        default=True,
+        description="packed: put the prompt prefix every example shares (system prompt) once per "
+        "micro-batch; each example attends to it and itself. Same loss, fewer tokens computed.",
+    )
     completion_logits: bool = Field(
         default=True, description="Compute vocabulary logits only where the loss needs them (the answer)."
     )
@@ -178,3 +183,22 @@ def config_diff(saved: dict[str, Any], now: dict[str, Any], ignore: tuple[str, .
         if a != b:
             out.append(f"{key} {a!r} -> {b!r}")
     return out
+
+
+def parse_layers(text: str | None) -> int | list[int] | str | None:
+    """CLI form of `layers`: `all`, a top-N count (`8`) or indices (`20,21,22`)."""
+    if text is None or text == "all":
+        return text
+    try:
+        if "," in text:
+            return [int(x) for x in text.split(",") if x.strip()]
+        return int(text)
+    except ValueError as exc:
+        raise TunegateError(f"--layers: expected all, a number of top layers, or indices like 20,21; got {text!r}") from exc
+
+
+def parse_modules(text: str | None) -> list[str] | str | None:
+    """CLI form of `target_modules`: `all-linear` or names like `q_proj,v_proj`."""
+    if text is None or text == "all-linear":
+        return text
+    return [x.strip() for x in text.split(",") if x.strip()]

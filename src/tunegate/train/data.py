@@ -136,14 +136,31 @@ def plan_epoch(lengths: Sequence[int], batch_size: int, batching: str, seed: int
     return batches
 
 
+def shared_prefix_len(encoded: Sequence[Encoded], minimum: int = 4) -> int:
+    """Tokens every example's prompt starts with (system prompt, template header), or 0.
+
+    Capped so each example keeps at least one prompt token of its own: the position before the
+    first answer token then always belongs to the example.
+    """
+    if not encoded:
+        return 0
+    first = encoded[0].ids
+    n = min(e.prompt_len for e in encoded) - 1
+    for e in encoded[1:]:
+        n = min(n, next((i for i in range(n) if e.ids[i] != first[i]), n))
+    return n if n >= minimum else 0
+
+
 @dataclass
 class Batch:
     """Model inputs for one micro-batch.
 
-    input_ids, position_ids: (B, T); attention_mask: (B, T) or None when packed (B = 1, the
-    positions restart at 0 for each example, which is how transformers builds a block-diagonal
-    mask); select: (N,) flat indices into B*T of positions whose next token is an answer token;
-    labels: (N,) those tokens; spans: (row, start, length) of each example, for the prefix cache.
+    input_ids, position_ids: (B, T). attention_mask: (B, T) when padded; None when packed (B = 1,
+    positions restart at 0 for each example, from which transformers builds a block-diagonal
+    mask); or, when packed with a shared prefix, an explicit (1, 1, T, T) boolean mask: the
+    prefix's `shared` tokens come once, and every example attends to them and to itself only.
+    select: (N,) flat indices into B*T of positions whose next token is an answer token; labels:
+    (N,) those tokens. spans: (row, start, length) of each example's own tokens, for the cache.
     """
 
     input_ids: torch.Tensor
@@ -154,27 +171,54 @@ class Batch:
     spans: list[tuple[int, int, int]]
     keys: list[int]
     real_tokens: int
+    packed: bool = True
+    shared: int = 0
 
     @property
     def n_labels(self) -> int:
         return int(self.labels.numel())
 
 
-def collate(encoded: Sequence[Encoded], keys: Sequence[int], packed: bool, pad_id: int) -> Batch:
-    """Build a Batch from encoded examples (`keys` identify them in the prefix cache)."""
+def _packed(encoded: Sequence[Encoded], shared: int) -> tuple[list[int], list[int], list[int]]:
+    """(ids, positions, start of each example's own tokens) for one packed row."""
+    ids = list(encoded[0].ids[:shared])
+    pos = list(range(shared))
+    starts = []
+    for e in encoded:
+        starts.append(len(ids))
+        ids.extend(e.ids[shared:])
+        pos.extend(range(shared, len(e.ids)))
+    return ids, pos, starts
+
+
+def _shared_mask(encoded: Sequence[Encoded], shared: int, starts: list[int], width: int) -> torch.Tensor:
+    mask = torch.zeros((width, width), dtype=torch.bool)
+    mask[:shared, :shared] = torch.ones((shared, shared), dtype=torch.bool).tril()
+    for e, o in zip(encoded, starts, strict=True):
+        n = len(e.ids) - shared
+        mask[o : o + n, :shared] = True
+        mask[o : o + n, o : o + n] = torch.ones((n, n), dtype=torch.bool).tril()
+    return mask[None, None]
+
+
+def collate(
+    encoded: Sequence[Encoded], keys: Sequence[int], packed: bool, pad_id: int, shared: int = 0
+) -> Batch:
+    """Build a Batch from encoded examples (`keys` identify them in the prefix cache).
+
+    `shared` (packed only): the examples' common first tokens, placed once at the row's start.
+    """
     lengths = [len(e.ids) for e in encoded]
-    real = sum(lengths)
+    shared = shared if packed else 0
+    mask: torch.Tensor | None = None
     if packed:
-        ids = [t for e in encoded for t in e.ids]
-        pos = [p for n in lengths for p in range(n)]
+        ids, pos, offsets = _packed(encoded, shared)
+        width = len(ids)
         input_ids = torch.tensor([ids], dtype=torch.long)
         position_ids = torch.tensor([pos], dtype=torch.long)
-        mask = None
-        starts, offset = [], 0
-        for n in lengths:
-            starts.append((0, offset))
-            offset += n
-        width = offset
+        if shared:
+            mask = _shared_mask(encoded, shared, offsets, width)
+        starts = [(0, o) for o in offsets]
     else:
         width = max(lengths)
         input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
@@ -187,10 +231,10 @@ def collate(encoded: Sequence[Encoded], keys: Sequence[int], packed: bool, pad_i
     select: list[int] = []
     labels: list[int] = []
     for (row, start), e in zip(starts, encoded, strict=True):
-        base = row * width + start
+        base = row * width + start - shared  # flat index of the example's token 0 (maybe virtual)
         select.extend(base + t - 1 for t in range(e.prompt_len, len(e.ids)))
         labels.extend(e.ids[e.prompt_len :])
-    spans = [(row, start, n) for (row, start), n in zip(starts, lengths, strict=True)]
+    spans = [(row, start, n - shared) for (row, start), n in zip(starts, lengths, strict=True)]
     return Batch(
         input_ids=input_ids,
         position_ids=position_ids,
@@ -199,7 +243,9 @@ def collate(encoded: Sequence[Encoded], keys: Sequence[int], packed: bool, pad_i
         labels=torch.tensor(labels, dtype=torch.long),
         spans=spans,
         keys=list(keys),
-        real_tokens=real,
+        real_tokens=sum(lengths),
+        packed=packed,
+        shared=shared,
     )
 
 

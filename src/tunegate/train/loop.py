@@ -66,6 +66,7 @@ class Loop:
     total_steps: int
     bf16: bool
     batching: str = "packed"
+    shared: int = 0
     caches: tuple[PrefixCache, PrefixCache] = field(default_factory=lambda: (PrefixCache(0), PrefixCache(0)))
     _plans: dict[int, list[list[int]]] = field(default_factory=dict)
 
@@ -104,9 +105,9 @@ def _autocast(loop: Loop) -> Any:
 
 def _forward(loop: Loop, rows: list[Encoded], keys: list[int], cache: PrefixCache) -> tuple[torch.Tensor, int]:
     packed = loop.batching == "packed"
-    b = collate(rows, keys, packed, loop.pad_id)
+    b = collate(rows, keys, packed, loop.pad_id, loop.shared)
     dev = loop.accelerator.device
-    prefix = cache.get(b.keys, b.spans, packed) if loop.cfg.cache_prefix else None
+    prefix = cache.get(b) if loop.cfg.cache_prefix else None
     with _autocast(loop):
         loss, pre = loop.module(
             b.input_ids.to(dev),
@@ -117,7 +118,7 @@ def _forward(loop: Loop, rows: list[Encoded], keys: list[int], cache: PrefixCach
             None if prefix is None else prefix.to(dev),
         )
     if loop.cfg.cache_prefix and prefix is None and pre is not None:
-        cache.put(b.keys, b.spans, pre.cpu() if pre.device.type != "cpu" else pre)
+        cache.put(b, pre.cpu() if pre.device.type != "cpu" else pre)
     return loss, b.real_tokens
 
 

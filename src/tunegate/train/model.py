@@ -24,6 +24,7 @@ from torch import nn
 from tunegate.errors import TunegateError
 from tunegate.models.resolve import load_causal_lm
 from tunegate.train.config import TrainConfig
+from tunegate.train.data import Batch
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,15 @@ def load_with_lora(path: Path, cfg: TrainConfig, adapter: Path | None = None) ->
     return peft_model, tok, layers
 
 
+def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal up to float noise, relative to the tensors' scale (hidden states reach the 100s)."""
+    return bool((a - b).abs().max() <= 1e-4 * b.abs().max().clamp(min=1.0))
+
+
 class CompletionLM(nn.Module):
     """Sum of cross-entropy over answer tokens, computed as cheaply as the settings allow.
 
@@ -104,7 +114,7 @@ class CompletionLM(nn.Module):
         self.peft = peft_model
         self.split = split
         self.completion_logits = completion_logits
-        split_ok, self.packing_ok = self._reference_check()
+        split_ok, self.packing_ok, self.sharing_ok = self._reference_check()
         self.layout = "split" if split_ok else "generic"
         if self.layout == "generic":
             log.info("model layout not recognized; using its own forward (no prefix cache)")
@@ -117,9 +127,12 @@ class CompletionLM(nn.Module):
         from transformers.masking_utils import create_causal_mask
 
         dec = self._decoder()
-        causal = create_causal_mask(
-            config=dec.config, inputs_embeds=h, attention_mask=mask, cache=None, position_ids=position_ids
-        )
+        if mask is not None and mask.dim() == 4:  # explicit (B, 1, T, T) boolean mask: shared prefix
+            causal = mask if dec.config._attn_implementation != "eager" else _additive(mask, h.dtype)
+        else:
+            causal = create_causal_mask(
+                config=dec.config, inputs_embeds=h, attention_mask=mask, cache=None, position_ids=position_ids
+            )
         pe = dec.rotary_emb(h, position_ids=position_ids)
         return {"attention_mask": causal, "position_embeddings": pe, "position_ids": position_ids}
 
@@ -142,29 +155,38 @@ class CompletionLM(nn.Module):
             h = layer(h, **ctx)
         return dec.norm(h)
 
-    def _reference_check(self) -> tuple[bool, bool]:
-        """(split forward correct, packing correct), each checked on two packed sequences against
-        the model's own forward on each sequence alone (no cross-example attention)."""
+    def _reference_check(self) -> tuple[bool, bool, bool]:
+        """(split forward correct, packing correct, shared-prefix packing correct), checked on
+        two short sequences against the model's own forward on each sequence alone."""
+        from tunegate.train.data import Encoded, collate
+
         dec = self._decoder()
-        ids = torch.arange(3, 11).unsqueeze(0) % dec.config.vocab_size
-        pos = torch.tensor([[0, 1, 2, 3, 4, 0, 1, 2]])
+        a, b = Encoded(tuple(range(3, 9)), 5), Encoded((3, 4, 5, 11, 12), 4)
+        alone = []
         was_training = self.peft.training
         self.peft.eval()  # no dropout while comparing
         try:
             with torch.no_grad():
-                alone = torch.cat([dec(input_ids=ids[:, :5], use_cache=False).last_hidden_state,
-                                   dec(input_ids=ids[:, 5:], use_cache=False).last_hidden_state], dim=1)  # fmt: skip
-                theirs = dec(input_ids=ids, position_ids=pos, use_cache=False).last_hidden_state
-                packing_ok = bool(torch.allclose(theirs, alone, atol=1e-4, rtol=1e-3))
-                if not all(hasattr(dec, a) for a in ("embed_tokens", "layers", "norm", "rotary_emb")):
-                    return False, packing_ok
+                for e in (a, b):
+                    out = dec(input_ids=torch.tensor([e.ids]), use_cache=False).last_hidden_state[0]
+                    alone.append(out)
+                packed = collate([a, b], [0, 1], packed=True, pad_id=0)
+                theirs = dec(input_ids=packed.input_ids, position_ids=packed.position_ids, use_cache=False)
+                packing_ok = _close(theirs.last_hidden_state[0], torch.cat(alone))
+                if not all(hasattr(dec, x) for x in ("embed_tokens", "layers", "norm", "rotary_emb")):
+                    return False, packing_ok, False
                 try:
-                    ours = self.suffix(self.prefix(ids, pos, None), pos, None)
+                    ours = self.suffix(self.prefix(packed.input_ids, packed.position_ids, None),
+                                       packed.position_ids, None)[0]  # fmt: skip
+                    sh = collate([a, b], [0, 1], packed=True, pad_id=0, shared=3)
+                    mine = self.suffix(self.prefix(sh.input_ids, sh.position_ids, sh.attention_mask),
+                                       sh.position_ids, sh.attention_mask)[0]  # fmt: skip
                 except Exception as exc:  # any layout surprise means: use the model's own forward
                     log.info("split forward failed: %s", exc)
-                    return False, packing_ok
-                ok = bool(torch.allclose(ours, alone, atol=1e-4, rtol=1e-3))
-                return ok, ok or packing_ok
+                    return False, packing_ok, False
+                split_ok = _close(ours, torch.cat(alone))
+                want = torch.cat([alone[0], alone[1][3:]])  # the shared 3 tokens once, then b's own
+                return split_ok, split_ok or packing_ok, split_ok and _close(mine, want)
         finally:
             self.peft.train(was_training)
 
@@ -198,28 +220,38 @@ class CompletionLM(nn.Module):
 
 
 class PrefixCache:
-    """Per-example prefix hidden states kept in memory up to a byte budget."""
+    """Per-example prefix hidden states kept in memory up to a byte budget.
+
+    With a shared prompt prefix, its hidden states are kept once (key SHARED) and each example's
+    entry holds only its own tokens.
+    """
+
+    SHARED = -1
 
     def __init__(self, budget_mb: int) -> None:
         self.budget = budget_mb * 2**20
         self.used = 0
         self.items: dict[int, torch.Tensor] = {}
 
-    def get(self, keys: list[int], spans: list[tuple[int, int, int]], packed: bool) -> torch.Tensor | None:
+    def get(self, batch: Batch) -> torch.Tensor | None:
         """The batch's prefix (1, T, H) packed or (B, T, H) padded, or None if any is missing."""
-        if not keys or any(k not in self.items for k in keys):
+        keys = batch.keys + ([self.SHARED] if batch.shared else [])
+        if not batch.keys or any(k not in self.items for k in keys):
             return None
-        parts = [self.items[k] for k in keys]
-        if packed:
-            return torch.cat(parts, dim=0).unsqueeze(0)
+        parts = [self.items[k] for k in batch.keys]
+        if batch.packed:
+            head = [self.items[self.SHARED]] if batch.shared else []
+            return torch.cat(head + parts, dim=0).unsqueeze(0)
         width = max(p.shape[0] for p in parts)
         out = parts[0].new_zeros((len(parts), width, parts[0].shape[-1]))
         for r, p in enumerate(parts):
             out[r, : p.shape[0]] = p
         return out
 
-    def put(self, keys: list[int], spans: list[tuple[int, int, int]], prefix: torch.Tensor) -> None:
-        for key, (row, start, n) in zip(keys, spans, strict=True):
+    def put(self, batch: Batch, prefix: torch.Tensor) -> None:
+        pieces = [(self.SHARED, (0, 0, batch.shared))] if batch.shared else []
+        for key, span in [*pieces, *zip(batch.keys, batch.spans, strict=True)]:
+            row, start, n = span
             if key in self.items:
                 continue
             piece = prefix[row, start : start + n].detach().clone()

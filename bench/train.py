@@ -131,7 +131,7 @@ def run_ours(task_dir: Path, overrides: dict[str, object], preset: str = "quick"
         "tokens_per_s": r.tokens_per_s,
         "wall_s": wall,
         "steps": r.steps,
-        "loss": r.final_loss or 0.0,
+        "loss": sum(v for _, _, v in Store(task_dir).metrics(r.run_id, "loss")) / max(1, r.steps),
         "threads": torch.get_num_threads(),
         "peak_rss_gib": peak_rss_gib(),
         "last_epoch_tokens_per_s": sum(per_step[len(per_step) // 2 :]) / max(1, len(per_step[len(per_step) // 2 :])),
@@ -197,10 +197,10 @@ def main() -> None:
         fast = best("ours", task, {}, args.rounds)
         rows = [("transformers Trainer + PEFT (defaults)", base), ("tunegate, LoRA on all layers", same),
                 ("tunegate, quick preset layers (top 8)", fast)]  # fmt: skip
-        print(f"{'':44} {'tokens/s':>9} {'ratio':>6} {'loss':>7} {'peak RSS':>9}")
+        print(f"{'':44} {'tokens/s':>9} {'ratio':>6} {'mean loss':>9} {'peak RSS':>9}")
         for name, r in rows:
             ratio = r["tokens_per_s"] / base["tokens_per_s"]
-            print(f"{name:44} {r['tokens_per_s']:9.0f} {ratio:5.2f}x {r['loss']:7.3f} {r['peak_rss_gib']:7.2f} GiB")
+            print(f"{name:44} {r['tokens_per_s']:9.0f} {ratio:5.2f}x {r['loss']:9.3f} {r['peak_rss_gib']:7.2f} GiB")
         if args.tricks:
             print("\nspeed levers, one at a time off the quick preset (tokens/s, ratio to all on):")
             ref = None

@@ -41,10 +41,29 @@ def write_task(folder: Path, model: Path, rows: int = 48, train: dict | None = N
 
 
 # Settings that make a tiny-model run take seconds: few steps, frequent evals and checkpoints.
-FAST = {"steps": 8, "batch_size": 4, "lr": 5e-3, "eval_every": 4, "checkpoint_every": 2, "patience": 0,
-        "val_fraction": 0.25, "layers": 1, "warmup": 0, "schedule": "constant"}  # fmt: skip
+FAST = {"steps": 8, "batch_size": 4, "lr": 2e-2, "eval_every": 4, "checkpoint_every": 2, "patience": 0,
+        "val_fraction": 0.25, "layers": 1, "warmup": 0, "schedule": "constant", "threads": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def trainable_llama(tmp_path_factory: pytest.TempPathFactory, tiny_llama: Path) -> Path:
+    """The tiny random Llama re-initialized with larger weights (std 0.2, not 0.02).
+
+    At the default scale its tied output embeddings make every logit nearly equal, so no
+    adapter can move the loss far from ln(vocab); at this scale a few steps visibly learn.
+    """
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    out = tmp_path_factory.mktemp("trainable-llama")
+    config = AutoConfig.from_pretrained(tiny_llama)
+    config.initializer_range = 0.2
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out)
+    AutoTokenizer.from_pretrained(tiny_llama).save_pretrained(out)
+    return out
 
 
 @pytest.fixture
-def kinds_task(tmp_path: Path, tiny_llama: Path) -> Path:
-    return write_task(tmp_path / "kinds", tiny_llama)
+def kinds_task(tmp_path: Path, trainable_llama: Path) -> Path:
+    return write_task(tmp_path / "kinds", trainable_llama)

@@ -20,7 +20,7 @@ from tunegate.models.resolve import resolve_model
 from tunegate.spec import Task, load_task, task_path
 from tunegate.store import Store
 from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, save_adapter, set_rng_state
-from tunegate.train.config import config_diff, resolve_config
+from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
 from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run
 from tunegate.train.session import build, carve, make_accelerator
 
@@ -103,11 +103,15 @@ def train(
         saved = ckpt["record"]
         run_id = previous.id
         preset = preset or saved["preset"]
-    cfg = resolve_config(preset, spec.train, overrides, task_source=f"{source}")
+        # the run's own options, then any given now: a resume without options changes nothing
+        overrides = {**saved.get("options", {}), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    options = {k: v for k, v in (overrides or {}).items() if v is not None}
+    cfg = resolve_config(preset, spec.train, options, task_source=source)
     model_path = resolve_model(spec.model, folder)
     data = carve(spec, load_dataset(spec, folder).train, cfg)
     record = {
-        "preset": str(preset or "balanced"),
+        "preset": str(preset or DEFAULT_PRESET),
+        "options": options,
         "train": cfg.model_dump(),
         "task": spec.name,
         "model": str(model_path),

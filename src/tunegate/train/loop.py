@@ -26,6 +26,7 @@ from tunegate.train.checkpoint import Progress, rng_state, save_adapter, save_ch
 from tunegate.train.config import TrainConfig
 from tunegate.train.data import Encoded, collate, plan_epoch
 from tunegate.train.model import CompletionLM, PrefixCache
+from tunegate.train.threads import tune_threads
 
 
 class TrainInterrupted(KeyboardInterrupt):
@@ -67,6 +68,7 @@ class Loop:
     bf16: bool
     batching: str = "packed"
     shared: int = 0
+    hidden: int = 576
     caches: tuple[PrefixCache, PrefixCache] = field(default_factory=lambda: (PrefixCache(0), PrefixCache(0)))
     _plans: dict[int, list[list[int]]] = field(default_factory=dict)
 
@@ -268,6 +270,8 @@ def run(loop: Loop, out: Output, prog: Progress) -> tuple[Progress, bool]:
                 info.eval_loss = _eval_and_keep_best(loop, out, prog)
                 if cfg.patience and prog.bad_evals >= cfg.patience:
                     stopped = done = True
+            if cfg.threads is None and prog.step % cfg.eval_every == 0:
+                tune_threads(loop.hidden)  # the machine's load changes during a run
             if loop.accelerator.is_main_process:
                 values = {"loss": info.loss, "lr": info.lr, "tokens_per_s": info.tokens_per_s}
                 if info.eval_loss is not None:

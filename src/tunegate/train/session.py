@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from tunegate.train.config import TrainConfig
 from tunegate.train.data import Encoded, EncodeReport, check_not_empty, encode_examples, shared_prefix_len
 from tunegate.train.loop import Loop, steps_per_epoch, total_steps
 from tunegate.train.model import CompletionLM, PrefixCache, load_with_lora
+from tunegate.train.threads import set_threads
 
 log = logging.getLogger(__name__)
 MIN_FOR_VALIDATION = 10  # fewer train examples than this: no validation split
@@ -52,15 +52,6 @@ def carve(task: Task, examples: Sequence[Example], cfg: TrainConfig) -> RunData:
         rest = sample(rest, max(1, math.ceil(cfg.fraction * len(rest))), cfg.seed)
     blob = "\n".join(e.id for e in rest) + "|" + "\n".join(e.id for e in val)
     return RunData(rest, val, hashlib.sha256(blob.encode()).hexdigest()[:16])
-
-
-def set_threads(cfg: TrainConfig) -> int:
-    """torch threads: the configured number, else the cores this process may use / local processes."""
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    n = cfg.threads or max(1, cores // local)
-    torch.set_num_threads(n)
-    return n
 
 
 def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
@@ -99,8 +90,8 @@ def build(
     """Model with LoRA, encoded examples, optimizer and schedule, prepared by accelerate."""
     from transformers import get_scheduler
 
-    set_threads(cfg)
     peft_model, tok, layers = load_with_lora(model_path, cfg, adapter)
+    set_threads(cfg.threads, peft_model.config.hidden_size)
     train, report = encode_examples(task, data.train, tok, cfg.max_length, cfg.overlong)
     warning = report.warning(cfg.max_length)
     if warning and accelerator.is_main_process:
@@ -136,5 +127,6 @@ def build(
         batching=batching,
         shared=shared_prefix_len(train + val) if batching == "packed" and cfg.share_prefix and core.sharing_ok else 0,
         caches=(PrefixCache(cfg.cache_mb), PrefixCache(cfg.cache_mb)),
+        hidden=int(peft_model.config.hidden_size),
     )
     return Built(loop, tok, report, layers)

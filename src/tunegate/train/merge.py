@@ -11,6 +11,7 @@ from tunegate.errors import TunegateError
 from tunegate.models.resolve import load_causal_lm, resolve_model
 from tunegate.spec import load_task
 from tunegate.train.api import latest_adapter
+from tunegate.train.model import quiet_loading
 
 
 def export(task: str | Path, out: str | Path, run_id: str | None = None, merge: bool = False) -> Path:
@@ -28,6 +29,7 @@ def export(task: str | Path, out: str | Path, run_id: str | None = None, merge: 
     from peft import PeftModel
 
     base = resolve_model(spec.model, folder)
+    quiet_loading()
     model, tok = load_causal_lm(base)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     try:

@@ -58,6 +58,13 @@ def linear_names(model: Any, layer: int) -> list[str]:
     return sorted({n.rsplit(".", 1)[-1] for n, m in block.named_modules() if isinstance(m, nn.Linear)})
 
 
+def quiet_loading() -> None:
+    """No per-tensor "Loading weights" bar on stderr: training shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def load_with_lora(path: Path, cfg: TrainConfig, adapter: Path | None = None) -> tuple[Any, Any, list[int]]:
     """(PEFT model in train mode, tokenizer, adapted layer indices) for a local HF causal-LM folder.
 
@@ -65,6 +72,7 @@ def load_with_lora(path: Path, cfg: TrainConfig, adapter: Path | None = None) ->
     """
     from peft import LoraConfig, PeftModel, get_peft_model
 
+    quiet_loading()
     model, tok = load_causal_lm(path)
     try:
         decoder_of(model).layers  # noqa: B018 - probe the layout

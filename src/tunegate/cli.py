@@ -162,6 +162,8 @@ def train(
                           f"Resume with: tunegate train {task} --resume")  # fmt: skip
         raise typer.Exit(130) from None
     for r in results:
+        if not r.main_process:
+            continue
         best = f", best eval loss {r.best_eval_loss:.4f} at step {r.best_step}" if r.best_eval_loss else ""
         console.print(
             f"run {r.run_id}: {r.steps} steps on {r.train_examples} examples (fraction {r.fraction:g}) "

@@ -45,6 +45,7 @@ class TrainResult:
     seconds: float
     tokens_per_s: float
     fraction: float
+    main_process: bool = True  # under accelerate launch, every process returns a result
 
 
 def run_dir(store: Store, run_id: str) -> Path:
@@ -94,7 +95,8 @@ def train(
     spec, folder = load_task(task)
     source = str(task_path(task))
     accelerator = make_accelerator()
-    store = Store(folder)
+    with accelerator.main_process_first():  # two processes creating the store at once collide
+        store = Store(folder)
     saved: dict[str, Any] | None = None
     ckpt: dict[str, Any] | None = None
     if resume:
@@ -187,9 +189,11 @@ def train(
         seconds=prog.seconds,
         tokens_per_s=prog.tokens / prog.seconds if prog.seconds else 0.0,
         fraction=cfg.fraction,
+        main_process=accelerator.is_main_process,
     )
     if accelerator.is_main_process:
-        store.put_result(run_id, "summary", {k: v for k, v in result.__dict__.items() if k != "adapter"})
+        store.put_result(run_id, "summary", {k: v for k, v in result.__dict__.items()
+                                              if k not in ("adapter", "main_process")})  # fmt: skip
         store.set_status(run_id, "done")
     accelerator.wait_for_everyone()
     store.close()

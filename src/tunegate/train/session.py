@@ -64,10 +64,12 @@ def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
 
 
 def make_accelerator() -> Any:
+    """accelerate's Accelerator; without a GPU, `cpu=True` so that processes started by
+    `accelerate launch --multi_gpu` / torchrun join one gloo process group (DDP on CPUs)."""
     from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs
 
-    return Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
+    gpu = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+    return Accelerator(cpu=not gpu)
 
 
 @dataclass

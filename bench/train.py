@@ -50,13 +50,22 @@ SAME = {"rank": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear",
         "schedule": "linear", "warmup": 0, "epochs": 1}  # fmt: skip
 
 
-def make_task(folder: Path, rows: int) -> Path:
-    """A banking77 task folder with the first `rows` training rows (and 8 test rows, unused)."""
-    lines = (DATA / "train.csv").read_text(encoding="utf-8").splitlines()
+def make_task(folder: Path, rows: int, test_rows: int = 8) -> Path:
+    """A banking77 task folder with `rows` training rows drawn by a seeded shuffle (the file is
+    sorted by label) and `test_rows` test rows drawn the same way."""
+    import csv
+    import io
+    import random
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "train.csv").write_text("\n".join(lines[: rows + 1]) + "\n", encoding="utf-8")
-    test = (DATA / "test.csv").read_text(encoding="utf-8").splitlines()
-    (folder / "test.csv").write_text("\n".join(test[:9]) + "\n", encoding="utf-8")
+    for name, n in (("train.csv", rows), ("test.csv", test_rows)):
+        records = list(csv.DictReader(io.StringIO((DATA / name).read_text(encoding="utf-8"))))
+        random.Random(0).shuffle(records)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["text", "category"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records[:n])
+        (folder / name).write_text(out.getvalue(), encoding="utf-8")
     (folder / "tunegate.yaml").write_text(TASK_YAML, encoding="utf-8")
     return folder
 
@@ -69,7 +78,13 @@ def run_baseline(task_dir: Path) -> dict[str, float]:
     """transformers Trainer + PEFT at their defaults on the same encoded examples."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (
+        AutoModelForCausalLM,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     from tunegate.data.split import load_dataset
     from tunegate.models.resolve import load_tokenizer, resolve_model
@@ -83,7 +98,9 @@ def run_baseline(task_dir: Path) -> dict[str, float]:
     rows = [{"input_ids": list(e.ids), "attention_mask": [1] * len(e.ids),
              "labels": [-100] * e.prompt_len + list(e.ids[e.prompt_len:])} for e in encoded]  # fmt: skip
     model = AutoModelForCausalLM.from_pretrained(path)
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"
+    )
     model = get_peft_model(model, lora)
     times: list[float] = []
 
@@ -116,7 +133,9 @@ def run_baseline(task_dir: Path) -> dict[str, float]:
     }
 
 
-def run_ours(task_dir: Path, overrides: dict[str, object], preset: str = "quick") -> dict[str, float]:
+def run_ours(
+    task_dir: Path, overrides: dict[str, object], preset: str = "quick"
+) -> dict[str, float]:
     import torch
 
     from tunegate.train.api import train
@@ -134,8 +153,70 @@ def run_ours(task_dir: Path, overrides: dict[str, object], preset: str = "quick"
         "loss": sum(v for _, _, v in Store(task_dir).metrics(r.run_id, "loss")) / max(1, r.steps),
         "threads": torch.get_num_threads(),
         "peak_rss_gib": peak_rss_gib(),
-        "last_epoch_tokens_per_s": sum(per_step[len(per_step) // 2 :]) / max(1, len(per_step[len(per_step) // 2 :])),
+        "last_epoch_tokens_per_s": sum(per_step[len(per_step) // 2 :])
+        / max(1, len(per_step[len(per_step) // 2 :])),
     }
+
+
+def constrained_accuracy(task_dir: Path, adapter: Path | None) -> dict[str, float]:
+    """Accuracy on the task's test rows: greedy decoding constrained to the label set (a token
+    trie over the labels; the end-of-turn token closes a label), base model + adapter merged."""
+    import torch
+    from peft import PeftModel
+
+    from tunegate.data.examples import to_messages
+    from tunegate.data.split import load_dataset
+    from tunegate.models.resolve import load_causal_lm, resolve_model
+    from tunegate.spec import load_task
+
+    task, folder = load_task(task_dir)
+    data = load_dataset(task, folder)
+    model, tok = load_causal_lm(resolve_model(task.model, folder))
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    model.eval()
+    labels = sorted(json.loads((DATA / "categories.json").read_text()))
+    seqs = {
+        tuple(tok(label, add_special_tokens=False)["input_ids"]) + (tok.eos_token_id,): label
+        for label in labels
+    }
+    hits = valid = 0
+    t0 = time.perf_counter()
+    for ex in data.test:
+        text = tok.apply_chat_template(
+            to_messages(task, ex), tokenize=False, add_generation_prompt=True
+        )
+        ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
+        prefix: tuple[int, ...] = ()
+        with torch.no_grad():
+            out = model(input_ids=ids, use_cache=True)
+            while True:
+                allowed = sorted({s[len(prefix)] for s in seqs if s[: len(prefix)] == prefix})
+                logits = out.logits[0, -1, allowed]
+                nxt = allowed[int(torch.argmax(logits))]
+                prefix += (nxt,)
+                if prefix in seqs:
+                    break
+                out = model(
+                    input_ids=torch.tensor([[nxt]]),
+                    past_key_values=out.past_key_values,
+                    use_cache=True,
+                )
+        pred = seqs[prefix]
+        valid += pred in labels
+        hits += pred == ex.target
+    n = len(data.test)
+    return {"accuracy": hits / n, "valid": valid / n, "n": n, "seconds": time.perf_counter() - t0}
+
+
+def run_accuracy(task_dir: Path, overrides: dict[str, object], preset: str) -> dict[str, float]:
+    """Train with `preset` (+ overrides) and measure constrained accuracy on the test rows."""
+    from tunegate.train.api import train
+
+    r = train(task_dir, preset, overrides, show_progress=False)
+    res = constrained_accuracy(task_dir, r.adapter)
+    return {**res, "train_seconds": r.seconds, "tokens_per_s": r.tokens_per_s, "steps": r.steps,
+            "best_eval_loss": r.best_eval_loss or 0.0, "peak_rss_gib": peak_rss_gib()}  # fmt: skip
 
 
 def child(kind: str, task_dir: Path, overrides: dict[str, object]) -> dict[str, float]:
@@ -146,7 +227,9 @@ def child(kind: str, task_dir: Path, overrides: dict[str, object]) -> dict[str, 
     """
     overrides = dict(overrides)
     policy = str(overrides.pop("omp_wait_policy", "PASSIVE"))
-    cmd = [sys.executable, __file__, "--child", kind, "--task", str(task_dir), "--overrides", json.dumps(overrides)]
+    preset = str(overrides.pop("preset", "quick"))
+    cmd = [sys.executable, __file__, "--child", kind, "--task", str(task_dir), "--overrides", json.dumps(overrides),
+           "--preset", preset]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_WAIT_POLICY": policy}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
@@ -172,11 +255,43 @@ TRICKS: list[tuple[str, dict[str, object]]] = [
 ]
 
 
+def accuracy_mode(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        task = make_task(Path(tmp) / "task", args.rows, args.test_rows)
+        over = json.loads(args.set)
+        print(f"banking77: train {args.rows} rows with preset {args.preset} {over or ''}, "
+              f"test {args.test_rows} rows, decoding constrained to the 77 labels")  # fmt: skip
+        tuned = child("accuracy", task, {**over, "preset": args.preset})
+        print(f"fine-tuned + constrained: accuracy {tuned['accuracy']:.3f} (valid {tuned['valid']:.3f}), "
+              f"training {tuned['train_seconds']:.0f} s for {tuned['steps']:.0f} steps at "
+              f"{tuned['tokens_per_s']:.0f} tokens/s, peak RSS {tuned['peak_rss_gib']:.2f} GiB")  # fmt: skip
+        if args.zero_shot:
+            zero = child("zero-shot", task, {})
+            print(
+                f"untrained + constrained:  accuracy {zero['accuracy']:.3f} (valid {zero['valid']:.3f})"
+            )
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=240, help="banking77 training rows (a multiple of 8)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--rows", type=int, default=240, help="banking77 training rows (a multiple of 8)"
+    )
     ap.add_argument("--rounds", type=int, default=1, help="repeat each measurement, keep the best")
     ap.add_argument("--tricks", action="store_true", help="also measure each speed lever on/off")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="instead: train on --rows banking77 rows with --preset, report constrained "
+                         "accuracy on --test-rows test rows (and the untrained model's)")  # fmt: skip
+    ap.add_argument("--preset", default="quick", help="with --accuracy: the preset to train")
+    ap.add_argument(
+        "--set", default="{}", help="with --accuracy: JSON overrides, e.g. '{\"epochs\": 2}'"
+    )
+    ap.add_argument("--test-rows", type=int, default=300, help="with --accuracy: test rows")
+    ap.add_argument(
+        "--zero-shot", action="store_true", help="with --accuracy: also the untrained model"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--task", help=argparse.SUPPRESS)
     ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
@@ -184,8 +299,16 @@ def main() -> None:
     if args.child:
         task = Path(args.task)
         over = json.loads(args.overrides)
-        res = run_baseline(task) if args.child == "baseline" else run_ours(task, over)
+        if args.child == "accuracy":
+            res = run_accuracy(task, over, args.preset)
+        elif args.child == "zero-shot":
+            res = constrained_accuracy(task, None)
+        else:
+            res = run_baseline(task) if args.child == "baseline" else run_ours(task, over)
         print(json.dumps(res))
+        return
+    if args.accuracy:
+        accuracy_mode(args)
         return
     if not DATA.exists():
         sys.exit(f"banking77 not found at {DATA}")
@@ -200,7 +323,9 @@ def main() -> None:
         print(f"{'':44} {'tokens/s':>9} {'ratio':>6} {'mean loss':>9} {'peak RSS':>9}")
         for name, r in rows:
             ratio = r["tokens_per_s"] / base["tokens_per_s"]
-            print(f"{name:44} {r['tokens_per_s']:9.0f} {ratio:5.2f}x {r['loss']:9.3f} {r['peak_rss_gib']:7.2f} GiB")
+            print(
+                f"{name:44} {r['tokens_per_s']:9.0f} {ratio:5.2f}x {r['loss']:9.3f} {r['peak_rss_gib']:7.2f} GiB"
+            )
         if args.tricks:
             print("\nspeed levers, one at a time off the quick preset (tokens/s, ratio to all on):")
             ref = None

@@ -14,7 +14,9 @@ WORDS = {
 }
 
 
-def write_task(folder: Path, model: Path, rows: int = 48, train: dict | None = None, extra: str = "") -> Path:
+def write_task(
+    folder: Path, model: Path, rows: int = 48, train: dict | None = None, extra: str = ""
+) -> Path:
     """A label task ("which kind of thing is this word?") with `rows` examples and a test file."""
     folder.mkdir(parents=True, exist_ok=True)
     labels = sorted(WORDS)

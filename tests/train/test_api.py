@@ -70,7 +70,9 @@ def test_the_adapter_loads_with_peft(unbroken: tuple[Path, str], trainable_llama
     store = Store(folder)
     adapter = Path(store.artifacts(run_id)["adapter"])
     store.close()
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(trainable_llama), adapter)
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(trainable_llama), adapter
+    )
     lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
     assert lora_b and any(torch.count_nonzero(p) for p in lora_b)  # trained, not the zero init
 
@@ -101,7 +103,9 @@ def test_a_killed_run_resumes_on_the_unbroken_loss_curve(
     result = train(folder, resume=True, show_progress=False)
     assert result.run_id == run.id and result.steps == FAST["steps"]
     assert losses(folder, run.id) == pytest.approx(losses(*unbroken), rel=1e-5)
-    assert losses(folder, run.id, "eval_loss") == pytest.approx(losses(*unbroken, "eval_loss"), rel=1e-5)
+    assert losses(folder, run.id, "eval_loss") == pytest.approx(
+        losses(*unbroken, "eval_loss"), rel=1e-5
+    )
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_refuses_other_settings(
@@ -121,7 +125,9 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_refuses_other_settings(
     assert run.status == "interrupted"
     assert load_checkpoint(run_dir(store, run.id) / "checkpoint")["progress"].step == 3
     store.close()
-    with pytest.raises(TunegateError, match=r"cannot resume .*settings differ.*: lr 0\.02 -> 0\.001"):
+    with pytest.raises(
+        TunegateError, match=r"cannot resume .*settings differ.*: lr 0\.02 -> 0\.001"
+    ):
         train(folder, resume=True, overrides={"lr": 1e-3}, show_progress=False)
     result = train(folder, resume=True, show_progress=False)
     assert result.steps == FAST["steps"]
@@ -146,19 +152,26 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
         return real_save(obj, path, *a, **kw)
 
     monkeypatch.setattr(ckpt.torch, "save", save)
-    with pytest.raises(TunegateError, match=r"could not write the checkpoint \(No space left on device\)"):
+    with pytest.raises(
+        TunegateError, match=r"could not write the checkpoint \(No space left on device\)"
+    ):
         train(kinds_task, "quick", FAST, show_progress=False)
     store = Store(kinds_task)
     (run,) = store.runs("train")
     assert run.status == "failed"
     folder = run_dir(store, run.id)
     assert load_checkpoint(folder / "checkpoint")["progress"].step == 2
-    assert sorted(p.name for p in folder.iterdir()) == ["adapter", "checkpoint"]  # no temp folder left
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "adapter",
+        "checkpoint",
+    ]  # no temp folder left
     store.close()
 
 
 def test_learning_curve_trains_one_tagged_run_per_nested_fraction(kinds_task: Path) -> None:
-    results = train_curve(kinds_task, [1.0, 0.5], "quick", {**FAST, "steps": 2}, show_progress=False)
+    results = train_curve(
+        kinds_task, [1.0, 0.5], "quick", {**FAST, "steps": 2}, show_progress=False
+    )
     assert [r.fraction for r in results] == [0.5, 1.0]
     assert results[0].train_examples == results[1].train_examples // 2
     store = Store(kinds_task)
@@ -174,4 +187,6 @@ def test_over_long_rows_warn_with_counts(trainable_llama: Path, tmp_path: Path, 
     with caplog.at_level("WARNING"):
         train(folder, "quick", {**FAST, "steps": 1, "max_length": 27}, show_progress=False)
     (msg,) = [r.getMessage() for r in caplog.records if "exceed max_length" in r.getMessage()]
-    assert re.search(r"\d+ of 36 examples exceed max_length 27 tokens \(longest 2\d\); truncated \d+", msg)
+    assert re.search(
+        r"\d+ of 36 examples exceed max_length 27 tokens \(longest 2\d\); truncated \d+", msg
+    )

@@ -14,7 +14,9 @@ from tunegate.store import Store
 from .conftest import FAST, write_task
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["tunegate", *args])
     code = 0
     try:
@@ -32,7 +34,9 @@ def one_line_error(code: int, err: str) -> str:
     return lines[0]
 
 
-def test_train_then_export_adapter_and_merged_model(kinds_task: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_train_then_export_adapter_and_merged_model(
+    kinds_task: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -43,17 +47,27 @@ def test_train_then_export_adapter_and_merged_model(kinds_task: Path, tmp_path: 
     assert "3 steps on" in out and "adapter:" in out
     store = Store(kinds_task)
     run = store.latest("train")
-    assert run is not None and run.config["train"]["layers"] == 1 and run.config["options"]["steps"] == 3
+    assert (
+        run is not None
+        and run.config["train"]["layers"] == 1
+        and run.config["options"]["steps"] == 3
+    )
     store.close()
 
     code, out, err = cli(monkeypatch, capsys, "export", str(kinds_task), str(tmp_path / "adapter"))
     assert code == 0, err
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
-    code, out, err = cli(monkeypatch, capsys, "export", str(kinds_task), "--merge", str(tmp_path / "merged"))
+    code, out, err = cli(
+        monkeypatch, capsys, "export", str(kinds_task), "--merge", str(tmp_path / "merged")
+    )
     assert code == 0, err
-    base = json.loads((kinds_task / "tunegate.yaml").read_text().split("model: ")[1].split("\n")[0].join('""'))
+    base = json.loads(
+        (kinds_task / "tunegate.yaml").read_text().split("model: ")[1].split("\n")[0].join('""')
+    )
     merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
-    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), tmp_path / "adapter")
+    with_adapter = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base), tmp_path / "adapter"
+    )
     ids = torch.tensor([[1, 2, 3, 4, 5]])
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, with_adapter(ids).logits, atol=1e-4)
@@ -61,7 +75,9 @@ def test_train_then_export_adapter_and_merged_model(kinds_task: Path, tmp_path: 
     assert "not empty" in one_line_error(code, err)
 
 
-def test_a_train_split_with_no_answers_is_refused(trainable_llama: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_a_train_split_with_no_answers_is_refused(
+    trainable_llama: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     folder = write_task(tmp_path / "kinds", trainable_llama)
     rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     (folder / "train.jsonl").write_text("".join(json.dumps({**r, "kind": ""}) + "\n" for r in rows))
@@ -69,7 +85,9 @@ def test_a_train_split_with_no_answers_is_refused(trainable_llama: Path, tmp_pat
     assert "no training examples left" in one_line_error(code, err)
 
 
-def test_a_model_folder_that_is_not_a_causal_lm_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_a_model_folder_that_is_not_a_causal_lm_is_refused(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     from transformers import T5Config
 
     model = tmp_path / "t5"
@@ -80,10 +98,14 @@ def test_a_model_folder_that_is_not_a_causal_lm_is_refused(tmp_path: Path, monke
     assert "not a causal language model" in line and str(model) in line
 
 
-def test_every_row_over_max_length_with_drop_is_refused(kinds_task: Path, monkeypatch, capsys) -> None:
+def test_every_row_over_max_length_with_drop_is_refused(
+    kinds_task: Path, monkeypatch, capsys
+) -> None:
     text = (kinds_task / "tunegate.yaml").read_text() + "train:\n  overlong: drop\n"
     (kinds_task / "tunegate.yaml").write_text(text)
-    code, _, err = cli(monkeypatch, capsys, "train", str(kinds_task), "--max-length", "12", "--no-progress")
+    code, _, err = cli(
+        monkeypatch, capsys, "train", str(kinds_task), "--max-length", "12", "--no-progress"
+    )
     assert "no training examples left" in one_line_error(code, err)
 
 
@@ -97,12 +119,16 @@ def test_every_row_over_max_length_with_drop_is_refused(kinds_task: Path, monkey
         (["--resume"], "no interrupted training run with a checkpoint to resume"),
     ],
 )
-def test_bad_options_are_one_line_errors(kinds_task: Path, monkeypatch, capsys, args, expected) -> None:
+def test_bad_options_are_one_line_errors(
+    kinds_task: Path, monkeypatch, capsys, args, expected
+) -> None:
     code, _, err = cli(monkeypatch, capsys, "train", str(kinds_task), *args, "--no-progress")
     assert expected in one_line_error(code, err)
 
 
-def test_an_unknown_setting_in_the_task_file_is_named(kinds_task: Path, monkeypatch, capsys) -> None:
+def test_an_unknown_setting_in_the_task_file_is_named(
+    kinds_task: Path, monkeypatch, capsys
+) -> None:
     write_task(kinds_task, Path("unused"), train={"learning_rate": 0.1})
     code, _, err = cli(monkeypatch, capsys, "train", str(kinds_task), "--no-progress")
     line = one_line_error(code, err)
@@ -120,6 +146,8 @@ def test_resume_with_a_different_setting_names_it(kinds_task: Path, monkeypatch,
 
     with pytest.raises(TrainInterrupted):
         train(kinds_task, "quick", FAST, show_progress=False, callback=stop)
-    code, _, err = cli(monkeypatch, capsys, "train", str(kinds_task), "--resume", "--rank", "4", "--no-progress")
+    code, _, err = cli(
+        monkeypatch, capsys, "train", str(kinds_task), "--resume", "--rank", "4", "--no-progress"
+    )
     line = one_line_error(code, err)
     assert "cannot resume" in line and "rank 16 -> 4" in line

@@ -53,7 +53,9 @@ def test_collated_labels_are_the_next_tokens_at_answer_positions_only(tok, packe
     if packed:
         assert b.input_ids.shape == (1, b.real_tokens) and b.attention_mask is None
         assert b.position_ids[0, : len(encs[0].ids)].tolist() == list(range(len(encs[0].ids)))
-        assert b.position_ids[0, len(encs[0].ids)] == 0  # positions restart: no cross-example attention
+        assert (
+            b.position_ids[0, len(encs[0].ids)] == 0
+        )  # positions restart: no cross-example attention
     else:
         assert b.attention_mask.sum().item() == b.real_tokens
 
@@ -63,15 +65,23 @@ def test_shared_prefix_is_placed_once_and_examples_see_only_it_and_themselves(to
     encs = [encode_one(tok, [sys_msg, {"role": "user", "content": q}], a)
             for q, a in [("one?", "1"), ("two, please?", "two")]]  # fmt: skip
     shared = shared_prefix_len(encs)
-    assert tok.decode(list(encs[0].ids[:shared])).startswith("<|im_start|>system\nAnswer with one word.")
+    assert tok.decode(list(encs[0].ids[:shared])).startswith(
+        "<|im_start|>system\nAnswer with one word."
+    )
     b = collate(encs, [0, 1], packed=True, pad_id=0, shared=shared)
     flat = b.input_ids[0]
     assert flat[:shared].tolist() == list(encs[0].ids[:shared])
     assert b.real_tokens == sum(len(e.ids) for e in encs) == flat.numel() + shared
-    assert flat[b.select + 1].tolist() == b.labels.tolist() == [t for e in encs for t in e.ids[e.prompt_len :]]
+    assert (
+        flat[b.select + 1].tolist()
+        == b.labels.tolist()
+        == [t for e in encs for t in e.ids[e.prompt_len :]]
+    )
     mask = b.attention_mask[0, 0]
     (_, s1, n1), (_, s2, n2) = b.spans
-    assert mask[s2:, :shared].all() and not mask[s2:, s1 : s1 + n1].any()  # sees the prefix, not example 1
+    assert (
+        mask[s2:, :shared].all() and not mask[s2:, s1 : s1 + n1].any()
+    )  # sees the prefix, not example 1
     assert b.position_ids[0, s2].item() == shared  # positions continue after the prefix
 
 
@@ -97,17 +107,28 @@ def test_plans_cover_each_example_once_and_depend_only_on_seed_and_epoch(batchin
     assert plan == plan_epoch(lengths, 8, batching, seed=3, epoch=1)
     assert plan != plan_epoch(lengths, 8, batching, seed=3, epoch=2)
     if batching == "grouped":  # rows padded together have similar lengths
-        spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in plan) / len(plan)
+        spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in plan) / len(
+            plan
+        )
         assert spread < 6
 
 
-def test_learning_curve_fractions_are_nested_with_a_shared_validation_split(kinds_task: Path) -> None:
+def test_learning_curve_fractions_are_nested_with_a_shared_validation_split(
+    kinds_task: Path,
+) -> None:
     task, folder = load_task(kinds_task)
     examples = load_dataset(task, folder).train
-    runs = [carve(task, examples, resolve_config("quick", None, {"fraction": f})) for f in (0.25, 0.5, 1.0)]
+    runs = [
+        carve(task, examples, resolve_config("quick", None, {"fraction": f}))
+        for f in (0.25, 0.5, 1.0)
+    ]
     ids = [{e.id for e in r.train} for r in runs]
     assert ids[0] < ids[1] < ids[2]
-    assert [len(i) for i in ids] == [len(ids[2]) // 4 + (len(ids[2]) % 4 > 0), len(ids[2]) // 2, len(ids[2])]
+    assert [len(i) for i in ids] == [
+        len(ids[2]) // 4 + (len(ids[2]) % 4 > 0),
+        len(ids[2]) // 2,
+        len(ids[2]),
+    ]
     assert len({tuple(e.id for e in r.val) for r in runs}) == 1
     assert not ids[2] & {e.id for e in runs[0].val}
     # another seed draws another subset

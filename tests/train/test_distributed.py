@@ -24,7 +24,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_two_processes_follow_the_single_process_loss(trainable_llama: Path, tmp_path: Path) -> None:
+def test_two_processes_follow_the_single_process_loss(
+    trainable_llama: Path, tmp_path: Path
+) -> None:
     """2 processes x batch 4 consume the same micro-batches per step as 1 process x batch 4 x
     2 accumulation steps, so both runs must produce the same per-step losses."""
     launcher = Path(sys.executable).parent / "accelerate"

@@ -47,9 +47,17 @@ def test_only_the_top_layers_are_adapted_and_trainable(setup) -> None:
 
 @pytest.mark.parametrize(
     ("packed", "share", "completion_logits"),
-    [(True, True, True), (True, False, True), (False, False, True), (True, True, False), (False, False, False)],
+    [
+        (True, True, True),
+        (True, False, True),
+        (False, False, True),
+        (True, True, False),
+        (False, False, False),
+    ],
 )
-def test_loss_matches_the_models_own_forward(setup, packed: bool, share: bool, completion_logits: bool) -> None:
+def test_loss_matches_the_models_own_forward(
+    setup, packed: bool, share: bool, completion_logits: bool
+) -> None:
     peft_model, tok, layers, encs = setup
     core = CompletionLM(peft_model, split=layers[0], completion_logits=completion_logits)
     assert core.layout == "split" and core.sharing_ok
@@ -65,7 +73,9 @@ def test_loss_matches_the_models_own_forward(setup, packed: bool, share: bool, c
     cached = cache.get(b)
     assert cached is not None and cached.shape == prefix.shape
     with torch.no_grad():
-        again, _ = core(b.input_ids, b.position_ids, b.attention_mask, b.select, b.labels, prefix=cached)
+        again, _ = core(
+            b.input_ids, b.position_ids, b.attention_mask, b.select, b.labels, prefix=cached
+        )
     assert float(again) == pytest.approx(float(loss), rel=1e-5)
 
 

@@ -19,9 +19,9 @@ from tunegate.errors import TunegateError
 from tunegate.models.resolve import resolve_model
 from tunegate.spec import Task, load_task, task_path
 from tunegate.store import Store
-from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, save_adapter, set_rng_state
+from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, set_rng_state
 from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
-from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run
+from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run, save_best
 from tunegate.train.session import build, carve, make_accelerator
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,13 @@ def _resumable(store: Store, run_id: str | None) -> Any:
     if run_id:
         run_ = store.run(run_id)
         if run_.kind != "train":
-            raise TunegateError(f"run {run_id!r} is a {run_.kind} run, not a training run", str(store.path))
+            raise TunegateError(
+                f"run {run_id!r} is a {run_.kind} run, not a training run", str(store.path)
+            )
         if run_.status == "done":
-            raise TunegateError(f"run {run_id!r} already finished; nothing to resume", str(store.path))
+            raise TunegateError(
+                f"run {run_id!r} already finished; nothing to resume", str(store.path)
+            )
         return run_
     for r in store.runs("train"):
         if r.status in RESUMABLE and find_checkpoint(run_dir(store, r.id) / "checkpoint"):
@@ -106,7 +110,10 @@ def train(
         run_id = previous.id
         preset = preset or saved["preset"]
         # the run's own options, then any given now: a resume without options changes nothing
-        overrides = {**saved.get("options", {}), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+        overrides = {
+            **saved.get("options", {}),
+            **{k: v for k, v in (overrides or {}).items() if v is not None},
+        }
     options = {k: v for k, v in (overrides or {}).items() if v is not None}
     cfg = resolve_config(preset, spec.train, options, task_source=source)
     model_path = resolve_model(spec.model, folder)
@@ -134,7 +141,9 @@ def train(
                 "(undo the change, or start a new run without --resume)",
                 source,
             )
-    built = build(spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None)
+    built = build(
+        spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None
+    )
     loop = built.loop
     if accelerator.is_main_process:
         if run_id is None:
@@ -145,7 +154,13 @@ def train(
     assert run_id is not None
     prog = Progress()
     if ckpt is not None:
-        loop.optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt["optimizer"] is not None:
+            loop.optimizer.load_state_dict(ckpt["optimizer"])
+        else:
+            log.warning(
+                "%s: the checkpoint has no optimizer state (sharded run); its moments restart",
+                source,
+            )
         loop.scheduler.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"][accelerator.process_index])
         prog = ckpt["progress"]
@@ -167,12 +182,14 @@ def train(
         raise
     except BaseException as exc:
         if accelerator.is_main_process:
-            store.set_status(run_id, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            store.set_status(
+                run_id, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            )
         raise
     adapter = out.run_dir / "adapter"
+    if prog.best_step is None:  # no validation: the final adapter is the one kept
+        save_best(loop, adapter)
     if accelerator.is_main_process:
-        if prog.best_step is None:  # no validation: the final adapter is the one kept
-            save_adapter(loop.core.peft, adapter)
         store.put_artifact(run_id, "adapter", adapter)
         store.put_artifact(run_id, "checkpoint", out.run_dir / "checkpoint")
     result = TrainResult(
@@ -224,11 +241,15 @@ def train_curve(
     tag = f"curve-{time.strftime('%Y%m%d-%H%M%S')}"
     results = []
     for f in sorted(fractions):
-        results.append(train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs))
+        results.append(
+            train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs)
+        )
     return results
 
 
-def latest_adapter(task: Task | str | Path, folder: Path | None = None, run_id: str | None = None) -> tuple[str, Path]:
+def latest_adapter(
+    task: Task | str | Path, folder: Path | None = None, run_id: str | None = None
+) -> tuple[str, Path]:
     """(run id, adapter folder) of a finished training run: `run_id`, else the latest one."""
     if not isinstance(task, Task):
         _, folder = load_task(task)

@@ -50,11 +50,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_adapter(peft_model: Any, path: Path) -> None:
-    """The adapter alone in PEFT format (loads with PeftModel.from_pretrained), atomically."""
+def save_adapter(peft_model: Any, path: Path, state_dict: dict[str, Any] | None = None) -> None:
+    """The adapter alone in PEFT format (loads with PeftModel.from_pretrained), atomically.
+
+    `state_dict`: the model's full state gathered from all processes, when sharded (FSDP).
+    """
     try:
         with atomic.directory(path) as tmp:
-            peft_model.save_pretrained(tmp)
+            peft_model.save_pretrained(tmp, state_dict=state_dict)
     except OSError as exc:
         raise TunegateError(f"could not write the adapter ({exc.strerror or exc}); the previous one is kept",
                             str(path)) from exc  # fmt: skip
@@ -68,24 +71,33 @@ def save_checkpoint(
     progress: Progress,
     record: dict[str, Any],
     rng_states: list[dict[str, Any]],
+    state_dict: dict[str, Any] | None = None,
+    sharded: bool = False,
 ) -> None:
-    """Write the whole resumable state; on any failure the previous checkpoint is untouched."""
+    """Write the whole resumable state; on any failure the previous checkpoint is untouched.
+
+    `sharded` (FSDP): each process holds only part of the optimizer state, which is not saved;
+    a resumed FSDP run restarts the optimizer's moments (adapter, schedule and data position are kept).
+    """
     try:
         with atomic.directory(path) as tmp:
-            peft_model.save_pretrained(tmp / ADAPTER_DIR)
+            peft_model.save_pretrained(tmp / ADAPTER_DIR, state_dict=state_dict)
             torch.save(
                 {
-                    "optimizer": optimizer.state_dict(),
+                    "optimizer": None if sharded else optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "progress": asdict(progress),
                     "rng": rng_states,
                 },
                 tmp / STATE_FILE,
             )
-            (tmp / RECORD_FILE).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+            (tmp / RECORD_FILE).write_text(
+                json.dumps(record, indent=1, default=str), encoding="utf-8"
+            )
     except OSError as exc:
         raise TunegateError(
-            f"could not write the checkpoint ({exc.strerror or exc}); the previous one is intact", str(path)
+            f"could not write the checkpoint ({exc.strerror or exc}); the previous one is intact",
+            str(path),
         ) from exc
 
 
@@ -108,7 +120,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         state = torch.load(found / STATE_FILE, weights_only=False)
         record = json.loads((found / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, RuntimeError, ValueError) as exc:
-        raise TunegateError(f"unreadable checkpoint: {str(exc).splitlines()[0]}", str(found)) from exc
+        raise TunegateError(
+            f"unreadable checkpoint: {str(exc).splitlines()[0]}", str(found)
+        ) from exc
     state["adapter"] = found / ADAPTER_DIR
     state["record"] = record
     state["progress"] = Progress(**state["progress"])

@@ -31,8 +31,12 @@ class TrainConfig(BaseModel):
 
     # LoRA -------------------------------------------------------------------------------
     rank: int = Field(default=16, gt=0, description="LoRA rank r: the size of the low-rank update.")
-    alpha: float = Field(default=32, gt=0, description="LoRA alpha; the update is scaled by alpha / rank.")
-    dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout on the LoRA branch's input.")
+    alpha: float = Field(
+        default=32, gt=0, description="LoRA alpha; the update is scaled by alpha / rank."
+    )
+    dropout: float = Field(
+        default=0.0, ge=0, lt=1, description="Dropout on the LoRA branch's input."
+    )
     target_modules: list[str] | Literal["all-linear"] = Field(
         default="all-linear",
         description="Linear layers that get LoRA, by name (q_proj, v_proj, ...), or all-linear.",
@@ -48,34 +52,54 @@ class TrainConfig(BaseModel):
         default="cosine", description="Learning-rate schedule after warm-up."
     )
     warmup: float = Field(
-        default=0.03, ge=0, description="Warm-up: a fraction of all steps (< 1) or a number of steps (>= 1)."
+        default=0.03,
+        ge=0,
+        description="Warm-up: a fraction of all steps (< 1) or a number of steps (>= 1).",
     )
     weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay.")
-    max_grad_norm: float = Field(default=1.0, gt=0, description="Gradients are clipped to this norm.")
+    max_grad_norm: float = Field(
+        default=1.0, gt=0, description="Gradients are clipped to this norm."
+    )
     epochs: float = Field(default=1.0, gt=0, description="Passes over the training examples.")
     steps: int | None = Field(
         default=None, gt=0, description="Optimizer steps to run; when set, it overrides epochs."
     )
     batch_size: int = Field(default=8, gt=0, description="Examples per micro-batch (per process).")
-    grad_accum: int = Field(default=1, gt=0, description="Micro-batches accumulated per optimizer step.")
-    max_length: int = Field(default=256, gt=8, description="Longest example (prompt + answer) in tokens.")
+    grad_accum: int = Field(
+        default=1, gt=0, description="Micro-batches accumulated per optimizer step."
+    )
+    max_length: int = Field(
+        default=256, gt=8, description="Longest example (prompt + answer) in tokens."
+    )
     overlong: Literal["truncate", "drop"] = Field(
         default="truncate", description="Examples over max_length: cut at max_length, or leave out."
     )
-    seed: int = Field(default=0, description="Seed for the validation split, data order, LoRA init, dropout.")
+    seed: int = Field(
+        default=0, description="Seed for the validation split, data order, LoRA init, dropout."
+    )
     # Validation and checkpoints ------------------------------------------------------------
     val_fraction: float = Field(
-        default=0.1, ge=0, lt=1, description="Share of train held out for eval loss (0: no validation)."
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="Share of train held out for eval loss (0: no validation).",
     )
     val_max: int = Field(default=200, gt=0, description="At most this many validation examples.")
-    eval_every: int = Field(default=50, gt=0, description="Evaluate the validation loss every N steps.")
-    patience: int = Field(
-        default=3, ge=0, description="Stop after N evaluations without improvement (0: never stop early)."
+    eval_every: int = Field(
+        default=50, gt=0, description="Evaluate the validation loss every N steps."
     )
-    checkpoint_every: int = Field(default=50, gt=0, description="Write a resumable checkpoint every N steps.")
+    patience: int = Field(
+        default=3,
+        ge=0,
+        description="Stop after N evaluations without improvement (0: never stop early).",
+    )
+    checkpoint_every: int = Field(
+        default=50, gt=0, description="Write a resumable checkpoint every N steps."
+    )
     # Speed ---------------------------------------------------------------------------------
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        default="auto", description="bf16 autocast, fp32, or auto: bf16 only where the hardware has bf16 math."
+        default="auto",
+        description="bf16 autocast, fp32, or auto: bf16 only where the hardware has bf16 math.",
     )
     batching: Literal["packed", "grouped", "padded"] = Field(
         default="packed",
@@ -88,23 +112,32 @@ class TrainConfig(BaseModel):
         "micro-batch; each example attends to it and itself. Same loss, fewer tokens computed.",
     )
     completion_logits: bool = Field(
-        default=True, description="Compute vocabulary logits only where the loss needs them (the answer)."
+        default=True,
+        description="Compute vocabulary logits only where the loss needs them (the answer).",
     )
     cache_prefix: bool = Field(
-        default=True, description="Cache the frozen lower layers' outputs so later epochs and evals skip them."
+        default=True,
+        description="Cache the frozen lower layers' outputs so later epochs and evals skip them.",
     )
     cache_mb: int = Field(default=2048, ge=0, description="Memory budget of that cache, in MiB.")
     threads: int | None = Field(
-        default=None, gt=0, description="CPU threads per process; default: the cores available per process."
+        default=None,
+        gt=0,
+        description="CPU threads per process; default: the cores available per process.",
     )
     fraction: float = Field(
-        default=1.0, gt=0, le=1, description="Train on this nested, seeded share of the train split."
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Train on this nested, seeded share of the train split.",
     )
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if isinstance(self.layers, int) and self.layers <= 0:
-            raise ValueError("layers: expected a positive number of top layers, 'all' or a list of indices")
+            raise ValueError(
+                "layers: expected a positive number of top layers, 'all' or a list of indices"
+            )
         if isinstance(self.layers, list) and not self.layers:
             raise ValueError("layers: the list of layer indices is empty")
         if isinstance(self.target_modules, list) and not self.target_modules:
@@ -159,7 +192,11 @@ def resolve_config(
     """
     name = preset or DEFAULT_PRESET
     layers: list[tuple[dict[str, Any], str, str]] = [
-        (load_preset(name), str(PRESETS_DIR / f"{name}.yaml") if str(name) in PRESETS else str(name), ""),
+        (
+            load_preset(name),
+            str(PRESETS_DIR / f"{name}.yaml") if str(name) in PRESETS else str(name),
+            "",
+        ),
         (task_overrides or {}, task_source, "train."),
         ({k: v for k, v in (overrides or {}).items() if v is not None}, "options", ""),
     ]
@@ -173,7 +210,9 @@ def resolve_config(
     return TrainConfig.model_validate(merged)
 
 
-def config_diff(saved: dict[str, Any], now: dict[str, Any], ignore: tuple[str, ...] = RUNTIME_ONLY) -> list[str]:
+def config_diff(
+    saved: dict[str, Any], now: dict[str, Any], ignore: tuple[str, ...] = RUNTIME_ONLY
+) -> list[str]:
     """Human-readable differences between two config dicts: `lr 0.0002 -> 0.001`."""
     out = []
     for key in sorted(set(saved) | set(now)):
@@ -194,7 +233,9 @@ def parse_layers(text: str | None) -> int | list[int] | str | None:
             return [int(x) for x in text.split(",") if x.strip()]
         return int(text)
     except ValueError as exc:
-        raise TunegateError(f"--layers: expected all, a number of top layers, or indices like 20,21; got {text!r}") from exc
+        raise TunegateError(
+            f"--layers: expected all, a number of top layers, or indices like 20,21; got {text!r}"
+        ) from exc
 
 
 def parse_modules(text: str | None) -> list[str] | str | None:

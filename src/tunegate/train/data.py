@@ -75,7 +75,9 @@ def encode_one(tokenizer: Any, messages: list[dict[str, str]], answer: str) -> E
     )
     cut = len(prompt)
     if not full.startswith(prompt):  # a template that rewrites earlier turns: longest common prefix
-        cut = next((i for i, (a, b) in enumerate(zip(prompt, full, strict=False)) if a != b), len(prompt))
+        cut = next(
+            (i for i, (a, b) in enumerate(zip(prompt, full, strict=False)) if a != b), len(prompt)
+        )
     enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = enc["input_ids"]
     starts = [s for s, _ in enc["offset_mapping"]]
@@ -114,7 +116,9 @@ def encode_examples(
     return out, report
 
 
-def plan_epoch(lengths: Sequence[int], batch_size: int, batching: str, seed: int, epoch: int) -> list[list[int]]:
+def plan_epoch(
+    lengths: Sequence[int], batch_size: int, batching: str, seed: int, epoch: int
+) -> list[list[int]]:
     """Micro-batches of example indices for one epoch, from (seed, epoch) alone.
 
     packed and padded: a seeded shuffle cut into batches. grouped: windows of the shuffle sorted by
@@ -191,7 +195,9 @@ def _packed(encoded: Sequence[Encoded], shared: int) -> tuple[list[int], list[in
     return ids, pos, starts
 
 
-def _shared_mask(encoded: Sequence[Encoded], shared: int, starts: list[int], width: int) -> torch.Tensor:
+def _shared_mask(
+    encoded: Sequence[Encoded], shared: int, starts: list[int], width: int
+) -> torch.Tensor:
     mask = torch.zeros((width, width), dtype=torch.bool)
     mask[:shared, :shared] = torch.ones((shared, shared), dtype=torch.bool).tril()
     for e, o in zip(encoded, starts, strict=True):

@@ -69,7 +69,9 @@ class Loop:
     batching: str = "packed"
     shared: int = 0
     hidden: int = 576
-    caches: tuple[PrefixCache, PrefixCache] = field(default_factory=lambda: (PrefixCache(0), PrefixCache(0)))
+    caches: tuple[PrefixCache, PrefixCache] = field(
+        default_factory=lambda: (PrefixCache(0), PrefixCache(0))
+    )
     _plans: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
@@ -105,7 +107,9 @@ def _autocast(loop: Loop) -> Any:
     return torch.autocast(loop.accelerator.device.type, dtype=torch.bfloat16, enabled=loop.bf16)
 
 
-def _forward(loop: Loop, rows: list[Encoded], keys: list[int], cache: PrefixCache) -> tuple[torch.Tensor, int]:
+def _forward(
+    loop: Loop, rows: list[Encoded], keys: list[int], cache: PrefixCache
+) -> tuple[torch.Tensor, int]:
     packed = loop.batching == "packed"
     b = collate(rows, keys, packed, loop.pad_id, loop.shared)
     dev = loop.accelerator.device
@@ -204,13 +208,35 @@ class Output:
     show_progress: bool = True
 
 
+def sharded(loop: Loop) -> bool:
+    return str(loop.accelerator.distributed_type) in ("FSDP", "DistributedType.FSDP")
+
+
+def gathered_state(loop: Loop) -> dict[str, Any] | None:
+    """Under FSDP, the full model state assembled from every process's shard (a collective: every
+    process must call it); otherwise None, and the main process saves its own copy."""
+    if not sharded(loop):
+        return None
+    state = loop.accelerator.get_state_dict(loop.module)
+    return {k.removeprefix("peft."): v for k, v in state.items()} if state else None
+
+
+def save_best(loop: Loop, path: Path) -> None:
+    """Write the current adapter to `path` (call on every process)."""
+    state = gathered_state(loop)
+    if loop.accelerator.is_main_process:
+        save_adapter(loop.core.peft, path, state)
+    loop.accelerator.wait_for_everyone()
+
+
 def _checkpoint(loop: Loop, out: Output, prog: Progress) -> None:
     from accelerate.utils import gather_object
 
     states = gather_object([rng_state()]) if loop.world > 1 else [rng_state()]
+    state = gathered_state(loop)
     if loop.accelerator.is_main_process:
         save_checkpoint(out.run_dir / "checkpoint", loop.core.peft, loop.optimizer, loop.scheduler,
-                        prog, out.record, states)  # fmt: skip
+                        prog, out.record, states, state, sharded(loop))  # fmt: skip
     loop.accelerator.wait_for_everyone()
 
 
@@ -220,15 +246,20 @@ def _eval_and_keep_best(loop: Loop, out: Output, prog: Progress) -> float | None
         return None
     if prog.best_eval is None or ev < prog.best_eval - 1e-4:
         prog.best_eval, prog.best_step, prog.bad_evals = ev, prog.step, 0
-        if loop.accelerator.is_main_process:
-            save_adapter(loop.core.peft, out.run_dir / "adapter")
+        save_best(loop, out.run_dir / "adapter")
     else:
         prog.bad_evals += 1
     return ev
 
 
 def _bar(loop: Loop, out: Output) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     enabled = out.show_progress and loop.accelerator.is_main_process
     return Progress(
@@ -253,7 +284,9 @@ def run(loop: Loop, out: Output, prog: Progress) -> tuple[Progress, bool]:
     cfg = loop.cfg
     stopped = False
     with catch_sigint() as interrupted, _bar(loop, out) as bar:
-        task = bar.add_task("train", total=loop.total_steps, completed=prog.step, loss="-", eval="-", tps="-")
+        task = bar.add_task(
+            "train", total=loop.total_steps, completed=prog.step, loss="-", eval="-", tps="-"
+        )
         while prog.step < loop.total_steps:
             t0 = time.perf_counter()
             loss, tokens = train_step(loop, prog.step)
@@ -263,8 +296,12 @@ def run(loop: Loop, out: Output, prog: Progress) -> tuple[Progress, bool]:
             prog.seconds += dt
             prog.last_loss = loss
             if not math.isfinite(loss):
-                raise TunegateError(f"the training loss became {loss} at step {prog.step}; lower the lr")
-            info = StepInfo(prog.step, loop.total_steps, loss, loop.scheduler.get_last_lr()[0], tokens / dt)
+                raise TunegateError(
+                    f"the training loss became {loss} at step {prog.step}; lower the lr"
+                )
+            info = StepInfo(
+                prog.step, loop.total_steps, loss, loop.scheduler.get_last_lr()[0], tokens / dt
+            )
             done = prog.step == loop.total_steps
             if loop.val and (prog.step % cfg.eval_every == 0 or done):
                 info.eval_loss = _eval_and_keep_best(loop, out, prog)

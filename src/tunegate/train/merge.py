@@ -14,14 +14,18 @@ from tunegate.train.api import latest_adapter
 from tunegate.train.model import quiet_loading
 
 
-def export(task: str | Path, out: str | Path, run_id: str | None = None, merge: bool = False) -> Path:
+def export(
+    task: str | Path, out: str | Path, run_id: str | None = None, merge: bool = False
+) -> Path:
     """Write the run's adapter (default: the latest finished run) to `out`, merged into the base
     model when `merge` (a standalone HF folder that loads with AutoModelForCausalLM)."""
     spec, folder = load_task(task)
     rid, adapter = latest_adapter(spec, folder, run_id)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise TunegateError("output folder exists and is not empty; choose another or remove it", str(out))
+        raise TunegateError(
+            "output folder exists and is not empty; choose another or remove it", str(out)
+        )
     if not merge:
         with atomic.directory(out) as tmp:
             shutil.copytree(adapter, tmp, dirs_exist_ok=True)
@@ -37,8 +41,11 @@ def export(task: str | Path, out: str | Path, run_id: str | None = None, merge: 
             merged.save_pretrained(tmp, safe_serialization=True)
             tok.save_pretrained(tmp)
             (tmp / "tunegate-source.json").write_text(
-                json.dumps({"base": str(base), "adapter": str(adapter), "run": rid}), encoding="utf-8"
+                json.dumps({"base": str(base), "adapter": str(adapter), "run": rid}),
+                encoding="utf-8",
             )
     except OSError as exc:
-        raise TunegateError(f"could not write the merged model ({exc.strerror or exc})", str(out)) from exc
+        raise TunegateError(
+            f"could not write the merged model ({exc.strerror or exc})", str(out)
+        ) from exc
     return out

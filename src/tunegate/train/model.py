@@ -48,14 +48,18 @@ def lora_layers(n_layers: int, spec: int | list[int] | str) -> list[int]:
     assert isinstance(spec, list)
     bad = [i for i in spec if not -n_layers <= i < n_layers]
     if bad:
-        raise TunegateError(f"layers: index {bad[0]} is out of range; the model has {n_layers} layers")
+        raise TunegateError(
+            f"layers: index {bad[0]} is out of range; the model has {n_layers} layers"
+        )
     return sorted({i % n_layers for i in spec})
 
 
 def linear_names(model: Any, layer: int) -> list[str]:
     """Names (last component) of the nn.Linear modules inside one decoder layer."""
     block = decoder_of(model).layers[layer]
-    return sorted({n.rsplit(".", 1)[-1] for n, m in block.named_modules() if isinstance(m, nn.Linear)})
+    return sorted(
+        {n.rsplit(".", 1)[-1] for n, m in block.named_modules() if isinstance(m, nn.Linear)}
+    )
 
 
 def quiet_loading() -> None:
@@ -65,7 +69,9 @@ def quiet_loading() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_with_lora(path: Path, cfg: TrainConfig, adapter: Path | None = None) -> tuple[Any, Any, list[int]]:
+def load_with_lora(
+    path: Path, cfg: TrainConfig, adapter: Path | None = None
+) -> tuple[Any, Any, list[int]]:
     """(PEFT model in train mode, tokenizer, adapted layer indices) for a local HF causal-LM folder.
 
     With `adapter`, its weights are loaded (trainable) instead of a fresh LoRA init.
@@ -77,14 +83,20 @@ def load_with_lora(path: Path, cfg: TrainConfig, adapter: Path | None = None) ->
     try:
         decoder_of(model).layers  # noqa: B018 - probe the layout
     except (AttributeError, ValueError) as exc:
-        raise TunegateError("not a decoder-only causal LM with a stack of layers", str(path)) from exc
+        raise TunegateError(
+            "not a decoder-only causal LM with a stack of layers", str(path)
+        ) from exc
     n = num_layers(model)
     layers = lora_layers(n, cfg.layers)
-    modules = linear_names(model, layers[0]) if cfg.target_modules == "all-linear" else cfg.target_modules
+    modules = (
+        linear_names(model, layers[0]) if cfg.target_modules == "all-linear" else cfg.target_modules
+    )
     missing = [m for m in modules if m not in linear_names(model, layers[0])]
     if missing:
         have = ", ".join(linear_names(model, layers[0]))
-        raise TunegateError(f"target_modules: {missing[0]!r} is not a linear layer of this model (it has {have})")
+        raise TunegateError(
+            f"target_modules: {missing[0]!r} is not a linear layer of this model (it has {have})"
+        )
     torch.manual_seed(cfg.seed)
     if adapter is not None:
         peft_model = PeftModel.from_pretrained(model, adapter, is_trainable=True)
@@ -131,20 +143,32 @@ class CompletionLM(nn.Module):
     def _decoder(self) -> Any:
         return decoder_of(self.peft)
 
-    def _context(self, h: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> dict[str, Any]:
+    def _context(
+        self, h: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None
+    ) -> dict[str, Any]:
         from transformers.masking_utils import create_causal_mask
 
         dec = self._decoder()
-        if mask is not None and mask.dim() == 4:  # explicit (B, 1, T, T) boolean mask: shared prefix
-            causal = mask if dec.config._attn_implementation != "eager" else _additive(mask, h.dtype)
+        if (
+            mask is not None and mask.dim() == 4
+        ):  # explicit (B, 1, T, T) boolean mask: shared prefix
+            causal = (
+                mask if dec.config._attn_implementation != "eager" else _additive(mask, h.dtype)
+            )
         else:
             causal = create_causal_mask(
-                config=dec.config, inputs_embeds=h, attention_mask=mask, cache=None, position_ids=position_ids
+                config=dec.config,
+                inputs_embeds=h,
+                attention_mask=mask,
+                cache=None,
+                position_ids=position_ids,
             )
         pe = dec.rotary_emb(h, position_ids=position_ids)
         return {"attention_mask": causal, "position_embeddings": pe, "position_ids": position_ids}
 
-    def prefix(self, input_ids: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def prefix(
+        self, input_ids: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
         """Hidden states entering layer `split`, without autograd."""
         dec = self._decoder()
         with torch.no_grad():
@@ -155,7 +179,9 @@ class CompletionLM(nn.Module):
                     h = layer(h, **ctx)
         return h
 
-    def suffix(self, h: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def suffix(
+        self, h: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
         """Final normalized hidden states from the prefix, through the adapted layers."""
         dec = self._decoder()
         ctx = self._context(h, position_ids, mask)
@@ -179,9 +205,13 @@ class CompletionLM(nn.Module):
                     out = dec(input_ids=torch.tensor([e.ids]), use_cache=False).last_hidden_state[0]
                     alone.append(out)
                 packed = collate([a, b], [0, 1], packed=True, pad_id=0)
-                theirs = dec(input_ids=packed.input_ids, position_ids=packed.position_ids, use_cache=False)
+                theirs = dec(
+                    input_ids=packed.input_ids, position_ids=packed.position_ids, use_cache=False
+                )
                 packing_ok = _close(theirs.last_hidden_state[0], torch.cat(alone))
-                if not all(hasattr(dec, x) for x in ("embed_tokens", "layers", "norm", "rotary_emb")):
+                if not all(
+                    hasattr(dec, x) for x in ("embed_tokens", "layers", "norm", "rotary_emb")
+                ):
                     return False, packing_ok, False
                 try:
                     ours = self.suffix(self.prefix(packed.input_ids, packed.position_ids, None),
@@ -215,7 +245,10 @@ class CompletionLM(nn.Module):
             h = self.suffix(prefix, position_ids, attention_mask)
         else:
             out = self._decoder()(
-                input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False
+                input_ids=input_ids,
+                position_ids=position_ids,
+                attention_mask=attention_mask,
+                use_cache=False,
             )
             h, prefix = out.last_hidden_state, None
         head = self.peft.get_output_embeddings()

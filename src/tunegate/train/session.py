@@ -20,7 +20,13 @@ from tunegate.data.examples import Example, stratum
 from tunegate.data.split import sample, split
 from tunegate.spec import Task
 from tunegate.train.config import TrainConfig
-from tunegate.train.data import Encoded, EncodeReport, check_not_empty, encode_examples, shared_prefix_len
+from tunegate.train.data import (
+    Encoded,
+    EncodeReport,
+    check_not_empty,
+    encode_examples,
+    shared_prefix_len,
+)
 from tunegate.train.loop import Loop, steps_per_epoch, total_steps
 from tunegate.train.model import CompletionLM, PrefixCache, load_with_lora
 from tunegate.train.threads import set_threads
@@ -127,7 +133,9 @@ def build(
         total_steps=total,
         bf16=use_bf16(cfg, accelerator.device),
         batching=batching,
-        shared=shared_prefix_len(train + val) if batching == "packed" and cfg.share_prefix and core.sharing_ok else 0,
+        shared=shared_prefix_len(train + val)
+        if batching == "packed" and cfg.share_prefix and core.sharing_ok
+        else 0,
         caches=(PrefixCache(cfg.cache_mb), PrefixCache(cfg.cache_mb)),
         hidden=int(peft_model.config.hidden_size),
     )

@@ -18,7 +18,9 @@ import torch
 
 def available_cores() -> int:
     """Cores this process may use, divided among the processes of this node (accelerate launch)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 

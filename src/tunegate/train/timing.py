@@ -57,7 +57,9 @@ def estimate(
         data = type(data)(sample(data.train, MAX_ENCODED, cfg.seed), data.val[:0], data.fingerprint)
     else:
         data = type(data)(data.train, data.val[:0], data.fingerprint)
-    built = build(task, resolve_model(task.model, folder), data, cfg, make_accelerator(), str(folder))
+    built = build(
+        task, resolve_model(task.model, folder), data, cfg, make_accelerator(), str(folder)
+    )
     loop = built.loop
     epoch_tokens = int(sum(len(e.ids) for e in loop.train) * scale)
     steps_epoch = math.ceil(loop.steps_per_epoch * scale)
@@ -71,7 +73,12 @@ def estimate(
         steps += 1
     tps = tokens / seconds
     cached_tps = None
-    if cfg.cache_prefix and loop.core.layout == "split" and loop.core.split > 0 and total > steps_epoch:
+    if (
+        cfg.cache_prefix
+        and loop.core.layout == "split"
+        and loop.core.split > 0
+        and total > steps_epoch
+    ):
         c_tokens, c_seconds = 0, 0.0
         for s in range(1, 1 + min(steps, 2)):  # these batches' prefixes are cached now
             t0 = time.perf_counter()

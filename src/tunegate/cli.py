@@ -126,7 +126,7 @@ def train(
         ),
     ] = None,
     rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
-    alpha: Annotated[float | None, typer.Option(help="LoRA alpha.")] = None,
+    alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
     dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
     target_modules: Annotated[
         str | None,

@@ -48,6 +48,18 @@ FAST = {"steps": 8, "batch_size": 4, "lr": 2e-2, "eval_every": 4, "checkpoint_ev
 
 
 @pytest.fixture(scope="session")
+def fast() -> dict:
+    """Settings that make a tiny-model run take seconds (see FAST)."""
+    return dict(FAST)
+
+
+@pytest.fixture(scope="session")
+def task_writer():
+    """`write_task` for tests that build their own task folders."""
+    return write_task
+
+
+@pytest.fixture(scope="session")
 def trainable_llama(tmp_path_factory: pytest.TempPathFactory, tiny_llama: Path) -> Path:
     """The tiny random Llama re-initialized with larger weights (std 0.2, not 0.02).
 

@@ -19,8 +19,6 @@ from tunegate.train import TrainInterrupted, train, train_curve
 from tunegate.train.api import run_dir
 from tunegate.train.checkpoint import load_checkpoint
 
-from .conftest import FAST, write_task
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,31 +31,33 @@ def losses(folder: Path, run_id: str, name: str = "loss") -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def unbroken(tmp_path_factory: pytest.TempPathFactory, trainable_llama: Path) -> tuple[Path, str]:
+def unbroken(
+    tmp_path_factory: pytest.TempPathFactory, trainable_llama: Path, fast: dict, task_writer
+) -> tuple[Path, str]:
     """One uninterrupted FAST run, the reference the resumed runs must reproduce."""
-    folder = write_task(tmp_path_factory.mktemp("unbroken") / "kinds", trainable_llama)
-    result = train(folder, "quick", FAST, show_progress=False)
+    folder = task_writer(tmp_path_factory.mktemp("unbroken") / "kinds", trainable_llama)
+    result = train(folder, "quick", fast, show_progress=False)
     return folder, result.run_id
 
 
-def test_loss_falls_and_the_run_is_recorded(unbroken: tuple[Path, str]) -> None:
+def test_loss_falls_and_the_run_is_recorded(unbroken: tuple[Path, str], fast: dict) -> None:
     folder, run_id = unbroken
     curve = losses(folder, run_id)
-    assert len(curve) == FAST["steps"]
+    assert len(curve) == fast["steps"]
     assert sum(curve[-2:]) / 2 < sum(curve[:2]) / 2 - 1.0  # nats
     evals = losses(folder, run_id, "eval_loss")
     assert len(evals) == 2 and evals[-1] < evals[0]
     store = Store(folder)
     run = store.run(run_id)
     assert run.kind == "train" and run.status == "done"
-    assert run.config["preset"] == "quick" and run.config["train"]["lr"] == FAST["lr"]
+    assert run.config["preset"] == "quick" and run.config["train"]["lr"] == fast["lr"]
     assert run.config["fraction"] == 1.0
     assert store.latest("train").id == run_id
     adapter = Path(store.artifacts(run_id)["adapter"])
     assert adapter == run_dir(store, run_id) / "adapter"
     assert {"tokens_per_s", "lr"} <= {n for _, n, _ in store.metrics(run_id)}
     summary = store.result(run_id, "summary")
-    assert summary["steps"] == FAST["steps"] and summary["best_eval_loss"] == min(evals)
+    assert summary["steps"] == fast["steps"] and summary["best_eval_loss"] == min(evals)
     store.close()
 
 
@@ -88,11 +88,11 @@ train(sys.argv[1], "quick", json.loads(sys.argv[2]), show_progress=False, callba
 
 
 def test_a_killed_run_resumes_on_the_unbroken_loss_curve(
-    unbroken: tuple[Path, str], tmp_path: Path, trainable_llama: Path
+    unbroken: tuple[Path, str], tmp_path: Path, trainable_llama: Path, fast: dict, task_writer
 ) -> None:
-    folder = write_task(tmp_path / "kinds", trainable_llama)
+    folder = task_writer(tmp_path / "kinds", trainable_llama)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, "-c", KILL_AT_STEP_5, str(folder), json.dumps(FAST)],
+    proc = subprocess.run([sys.executable, "-c", KILL_AT_STEP_5, str(folder), json.dumps(fast)],
                           env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     store = Store(folder)
@@ -101,7 +101,7 @@ def test_a_killed_run_resumes_on_the_unbroken_loss_curve(
     assert load_checkpoint(run_dir(store, run.id) / "checkpoint")["progress"].step == 4
     store.close()
     result = train(folder, resume=True, show_progress=False)
-    assert result.run_id == run.id and result.steps == FAST["steps"]
+    assert result.run_id == run.id and result.steps == fast["steps"]
     assert losses(folder, run.id) == pytest.approx(losses(*unbroken), rel=1e-5)
     assert losses(folder, run.id, "eval_loss") == pytest.approx(
         losses(*unbroken, "eval_loss"), rel=1e-5
@@ -109,16 +109,16 @@ def test_a_killed_run_resumes_on_the_unbroken_loss_curve(
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_refuses_other_settings(
-    unbroken: tuple[Path, str], tmp_path: Path, trainable_llama: Path
+    unbroken: tuple[Path, str], tmp_path: Path, trainable_llama: Path, fast: dict, task_writer
 ) -> None:
-    folder = write_task(tmp_path / "kinds", trainable_llama)
+    folder = task_writer(tmp_path / "kinds", trainable_llama)
 
     def press_ctrl_c(info) -> None:
         if info.step == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(TrainInterrupted) as stop:
-        train(folder, "quick", FAST, show_progress=False, callback=press_ctrl_c)
+        train(folder, "quick", fast, show_progress=False, callback=press_ctrl_c)
     assert stop.value.step == 3
     store = Store(folder)
     run = store.run(stop.value.run_id)
@@ -130,14 +130,14 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_refuses_other_settings(
     ):
         train(folder, resume=True, overrides={"lr": 1e-3}, show_progress=False)
     result = train(folder, resume=True, show_progress=False)
-    assert result.steps == FAST["steps"]
+    assert result.steps == fast["steps"]
     assert losses(folder, run.id) == pytest.approx(losses(*unbroken), rel=1e-5)
     with pytest.raises(TunegateError, match="no interrupted training run"):
         train(folder, resume=True, show_progress=False)
 
 
 def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
-    kinds_task: Path, monkeypatch: pytest.MonkeyPatch
+    kinds_task: Path, monkeypatch: pytest.MonkeyPatch, fast: dict
 ) -> None:
     import tunegate.train.checkpoint as ckpt
 
@@ -155,7 +155,7 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
     with pytest.raises(
         TunegateError, match=r"could not write the checkpoint \(No space left on device\)"
     ):
-        train(kinds_task, "quick", FAST, show_progress=False)
+        train(kinds_task, "quick", fast, show_progress=False)
     store = Store(kinds_task)
     (run,) = store.runs("train")
     assert run.status == "failed"
@@ -168,9 +168,11 @@ def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(
     store.close()
 
 
-def test_learning_curve_trains_one_tagged_run_per_nested_fraction(kinds_task: Path) -> None:
+def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
+    kinds_task: Path, fast: dict
+) -> None:
     results = train_curve(
-        kinds_task, [1.0, 0.5], "quick", {**FAST, "steps": 2}, show_progress=False
+        kinds_task, [1.0, 0.5], "quick", {**fast, "steps": 2}, show_progress=False
     )
     assert [r.fraction for r in results] == [0.5, 1.0]
     assert results[0].train_examples == results[1].train_examples // 2
@@ -182,10 +184,12 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(kinds_task: Pa
     store.close()
 
 
-def test_over_long_rows_warn_with_counts(trainable_llama: Path, tmp_path: Path, caplog) -> None:
-    folder = write_task(tmp_path / "kinds", trainable_llama)
+def test_over_long_rows_warn_with_counts(
+    trainable_llama: Path, tmp_path: Path, caplog, fast: dict, task_writer
+) -> None:
+    folder = task_writer(tmp_path / "kinds", trainable_llama)
     with caplog.at_level("WARNING"):
-        train(folder, "quick", {**FAST, "steps": 1, "max_length": 27}, show_progress=False)
+        train(folder, "quick", {**fast, "steps": 1, "max_length": 27}, show_progress=False)
     (msg,) = [r.getMessage() for r in caplog.records if "exceed max_length" in r.getMessage()]
     assert re.search(
         r"\d+ of 36 examples exceed max_length 27 tokens \(longest 2\d\); truncated \d+", msg

@@ -11,8 +11,6 @@ import pytest
 from tunegate.cli import main
 from tunegate.store import Store
 
-from .conftest import FAST, write_task
-
 
 def cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
@@ -76,9 +74,9 @@ def test_train_then_export_adapter_and_merged_model(
 
 
 def test_a_train_split_with_no_answers_is_refused(
-    trainable_llama: Path, tmp_path: Path, monkeypatch, capsys
+    trainable_llama: Path, tmp_path: Path, monkeypatch, capsys, task_writer
 ) -> None:
-    folder = write_task(tmp_path / "kinds", trainable_llama)
+    folder = task_writer(tmp_path / "kinds", trainable_llama)
     rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     (folder / "train.jsonl").write_text("".join(json.dumps({**r, "kind": ""}) + "\n" for r in rows))
     code, _, err = cli(monkeypatch, capsys, "train", str(folder), "--steps", "1", "--no-progress")
@@ -86,13 +84,13 @@ def test_a_train_split_with_no_answers_is_refused(
 
 
 def test_a_model_folder_that_is_not_a_causal_lm_is_refused(
-    tmp_path: Path, monkeypatch, capsys
+    tmp_path: Path, monkeypatch, capsys, task_writer
 ) -> None:
     from transformers import T5Config
 
     model = tmp_path / "t5"
     T5Config(d_model=32, num_layers=1, num_heads=2, d_ff=64, vocab_size=100).save_pretrained(model)
-    folder = write_task(tmp_path / "kinds", model)
+    folder = task_writer(tmp_path / "kinds", model)
     code, _, err = cli(monkeypatch, capsys, "train", str(folder), "--steps", "1", "--no-progress")
     line = one_line_error(code, err)
     assert "not a causal language model" in line and str(model) in line
@@ -127,15 +125,17 @@ def test_bad_options_are_one_line_errors(
 
 
 def test_an_unknown_setting_in_the_task_file_is_named(
-    kinds_task: Path, monkeypatch, capsys
+    kinds_task: Path, monkeypatch, capsys, task_writer
 ) -> None:
-    write_task(kinds_task, Path("unused"), train={"learning_rate": 0.1})
+    task_writer(kinds_task, Path("unused"), train={"learning_rate": 0.1})
     code, _, err = cli(monkeypatch, capsys, "train", str(kinds_task), "--no-progress")
     line = one_line_error(code, err)
     assert "tunegate.yaml: unknown training setting 'train.learning_rate'" in line
 
 
-def test_resume_with_a_different_setting_names_it(kinds_task: Path, monkeypatch, capsys) -> None:
+def test_resume_with_a_different_setting_names_it(
+    kinds_task: Path, monkeypatch, capsys, fast: dict
+) -> None:
     import os
     import signal
 
@@ -145,7 +145,7 @@ def test_resume_with_a_different_setting_names_it(kinds_task: Path, monkeypatch,
         os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(TrainInterrupted):
-        train(kinds_task, "quick", FAST, show_progress=False, callback=stop)
+        train(kinds_task, "quick", fast, show_progress=False, callback=stop)
     code, _, err = cli(
         monkeypatch, capsys, "train", str(kinds_task), "--resume", "--rank", "4", "--no-progress"
     )

@@ -13,8 +13,6 @@ import pytest
 from tunegate.store import Store
 from tunegate.train import train
 
-from .conftest import FAST, write_task
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,18 +22,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow  # three fresh python processes (launcher + 2 workers): 25-65 s on a busy 2-core machine
 def test_two_processes_follow_the_single_process_loss(
-    trainable_llama: Path, tmp_path: Path
+    trainable_llama: Path, tmp_path: Path, fast: dict, task_writer
 ) -> None:
     """2 processes x batch 4 consume the same micro-batches per step as 1 process x batch 4 x
     2 accumulation steps, so both runs must produce the same per-step losses."""
     launcher = Path(sys.executable).parent / "accelerate"
     if not launcher.exists():
         pytest.skip("accelerate's launcher is not installed beside this python")
-    settings = {**FAST, "steps": 4, "eval_every": 2}  # in both task files: only grad_accum differs
-    task = write_task(tmp_path / "one", trainable_llama, train=settings)
+    settings = {**fast, "steps": 4, "eval_every": 2}  # in both task files: only grad_accum differs
+    task = task_writer(tmp_path / "one", trainable_llama, train=settings)
     single = train(task, "quick", {"grad_accum": 2}, show_progress=False)
-    twin = write_task(tmp_path / "two", trainable_llama, train=settings)
+    twin = task_writer(tmp_path / "two", trainable_llama, train=settings)
     cmd = [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
            "-m", "tunegate", "train", str(twin), "--preset", "quick", "--no-progress",

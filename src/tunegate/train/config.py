@@ -31,7 +31,7 @@ class TrainConfig(BaseModel):
 
     # LoRA -------------------------------------------------------------------------------
     rank: int = Field(default=16, gt=0, description="LoRA rank r: the size of the low-rank update.")
-    alpha: float = Field(
+    alpha: int = Field(
         default=32, gt=0, description="LoRA alpha; the update is scaled by alpha / rank."
     )
     dropout: float = Field(

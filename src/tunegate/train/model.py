@@ -15,6 +15,7 @@ to its own forward, losing only the prefix cache.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,13 @@ def load_with_lora(
             layers_to_transform=None if len(layers) == n else layers,
             task_type="CAUSAL_LM",
         )
-        peft_model = get_peft_model(model, lora)
+        with (
+            warnings.catch_warnings()
+        ):  # peft asks transformers a deprecated question; not ours to fix
+            warnings.filterwarnings(
+                "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+            )
+            peft_model = get_peft_model(model, lora)
     peft_model.train()
     return peft_model, tok, layers
 

@@ -50,7 +50,8 @@ def carve(task: Task, examples: Sequence[Example], cfg: TrainConfig) -> RunData:
     The validation split does not depend on `fraction`, so a learning curve's runs are compared on
     the same held-out examples; fractions are nested because `sample` ranks by one seeded hash.
     """
-    rest, val = list(examples), []
+    rest: list[Example] = list(examples)
+    val: list[Example] = []
     if cfg.val_fraction > 0 and len(rest) >= MIN_FOR_VALIDATION:
         rest, val = split(rest, cfg.val_fraction, cfg.seed, lambda ex: stratum(task, ex))
         val = sample(val, cfg.val_max, cfg.seed)

@@ -15,7 +15,7 @@ import pytest
 
 from tunegate.errors import TunegateError
 from tunegate.store import Store
-from tunegate.train import TrainInterrupted, train, train_curve
+from tunegate.train import TrainInterrupted, latest_adapter, train, train_curve
 from tunegate.train.api import run_dir
 from tunegate.train.checkpoint import load_checkpoint
 
@@ -182,6 +182,9 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     assert [r.config["fraction"] for r in runs] == [0.5, 1.0]
     assert all(Path(store.artifacts(r.id)["adapter"]).exists() for r in runs)
     store.close()
+    # the fine-tuned rung's adapter: the newest run on the whole split, not a later partial one
+    train_curve(kinds_task, [0.25], "quick", {**fast, "steps": 1}, show_progress=False)
+    assert latest_adapter(kinds_task) == (results[1].run_id, results[1].adapter)
 
 
 def test_over_long_rows_warn_with_counts(

@@ -250,15 +250,23 @@ def train_curve(
 def latest_adapter(
     task: Task | str | Path, folder: Path | None = None, run_id: str | None = None
 ) -> tuple[str, Path]:
-    """(run id, adapter folder) of a finished training run: `run_id`, else the latest one."""
+    """(run id, adapter folder) of a finished training run: `run_id`, else the newest one trained on
+    the whole train split (a learning curve's smaller fractions are passed over), else the newest."""
     if not isinstance(task, Task):
         _, folder = load_task(task)
     assert folder is not None
     store = Store(folder)
     try:
-        run_ = store.run(run_id) if run_id else store.latest("train")
-        if run_ is None:
-            raise TunegateError("no finished training run; run `tunegate train` first", str(folder))
+        if run_id:
+            run_ = store.run(run_id)
+        else:
+            done = [r for r in store.runs("train") if r.status == "done"]
+            full = [r for r in done if r.config.get("fraction", 1.0) == 1.0]
+            if not done:
+                raise TunegateError(
+                    "no finished training run; run `tunegate train` first", str(folder)
+                )
+            run_ = (full or done)[0]
         path = store.artifacts(run_.id).get("adapter")
     finally:
         store.close()

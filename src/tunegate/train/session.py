@@ -53,8 +53,10 @@ def carve(task: Task, examples: Sequence[Example], cfg: TrainConfig) -> RunData:
     rest: list[Example] = list(examples)
     val: list[Example] = []
     if cfg.val_fraction > 0 and len(rest) >= MIN_FOR_VALIDATION:
-        rest, val = split(rest, cfg.val_fraction, cfg.seed, lambda ex: stratum(task, ex))
-        val = sample(val, cfg.val_max, cfg.seed)
+        held = split(rest, cfg.val_fraction, cfg.seed, lambda ex: stratum(task, ex))[1]
+        val = sample(held, cfg.val_max, cfg.seed)  # held-out rows over val_max go back to training
+        chosen = {id(e) for e in val}
+        rest = [e for e in rest if id(e) not in chosen]
     if cfg.fraction < 1:
         rest = sample(rest, max(1, math.ceil(cfg.fraction * len(rest))), cfg.seed)
     blob = "\n".join(e.id for e in rest) + "|" + "\n".join(e.id for e in val)

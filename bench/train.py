@@ -246,6 +246,7 @@ TRICKS: list[tuple[str, dict[str, object]]] = [
     ("all levers (quick preset layers)", {}),
     ("  - fp32 instead of auto precision", {"precision": "fp32"}),
     ("  - bf16 autocast forced", {"precision": "bf16"}),
+    ("  - shared prompt prefix repeated per example", {"share_prefix": False}),
     ("  - grouped batches instead of packed", {"batching": "grouped"}),
     ("  - padded batches instead of packed", {"batching": "padded"}),
     ("  - full logits instead of answer-only", {"completion_logits": False}),

@@ -132,7 +132,9 @@ def test_learning_curve_fractions_are_nested_with_a_shared_validation_split(
     assert len({tuple(e.id for e in r.val) for r in runs}) == 1
     assert not ids[2] & {e.id for e in runs[0].val}
     assert len(runs[2].train) + len(runs[2].val) == len(examples)
-    capped = carve(task, examples, resolve_config("quick", None, {"val_fraction": 0.5, "val_max": 2}))
+    capped = carve(
+        task, examples, resolve_config("quick", None, {"val_fraction": 0.5, "val_max": 2})
+    )
     assert len(capped.val) == 2 and len(capped.train) == len(examples) - 2  # the surplus trains
     # another seed draws another subset
     other = carve(task, examples, resolve_config("quick", None, {"fraction": 0.25, "seed": 1}))

@@ -45,8 +45,8 @@ def estimate(
     folder: Path,
     examples: Sequence[Example],
     config: TrainConfig | None = None,
-    max_steps: int = 4,
-    max_seconds: float = 6.0,
+    max_steps: int = 3,
+    max_seconds: float = 4.0,
 ) -> Estimate:
     """Time `max_steps` real training steps (or `max_seconds`, after one warm-up) and extrapolate."""
     cfg = config or resolve_config(None, task.train)

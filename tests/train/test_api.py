@@ -187,6 +187,25 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     assert latest_adapter(kinds_task) == (results[1].run_id, results[1].adapter)
 
 
+def test_a_time_budget_fixes_the_number_of_steps_and_resume_keeps_it(
+    kinds_task: Path, fast: dict
+) -> None:
+    budget = {**fast, "steps": None, "epochs": 40, "minutes": 0.03, "eval_every": 1000}
+
+    def stop(info) -> None:
+        if info.step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainInterrupted) as halt:
+        train(kinds_task, "quick", budget, show_progress=False, callback=stop)
+    store = Store(kinds_task)
+    planned = store.run(halt.value.run_id).config["planned_steps"]
+    store.close()
+    assert 1 <= planned < 40 * 11  # measured to fit 1.8 s, far fewer than 40 epochs
+    result = train(kinds_task, resume=True, show_progress=False)
+    assert result.total_steps == result.steps == planned
+
+
 def test_over_long_rows_warn_with_counts(
     trainable_llama: Path, tmp_path: Path, caplog, fast: dict, task_writer
 ) -> None:

@@ -22,7 +22,8 @@ from tunegate.store import Store
 from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, set_rng_state
 from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
 from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run, save_best
-from tunegate.train.session import build, carve, make_accelerator
+from tunegate.train.session import build, carve, make_accelerator, make_scheduler
+from tunegate.train.timing import fit_steps, measure
 
 log = logging.getLogger(__name__)
 RESUMABLE = ("running", "interrupted", "failed")
@@ -145,6 +146,17 @@ def train(
         spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None
     )
     loop = built.loop
+    if cfg.minutes and not cfg.steps:  # a time budget: as many steps as fit, fixed for resumes
+        planned = saved.get("planned_steps") if saved else None
+        if planned is None:
+            speed = measure(loop)
+            planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, cfg.minutes * 60)
+            planned = _broadcast(accelerator, planned)
+        loop.total_steps = int(planned)
+        loop.scheduler = make_scheduler(loop.optimizer, cfg, loop.total_steps)
+        record["planned_steps"] = loop.total_steps
+        if accelerator.is_main_process:
+            log.info("time budget %.1f min: %d steps", cfg.minutes, loop.total_steps)
     if accelerator.is_main_process:
         if run_id is None:
             run_id = store.start_run("train", record)

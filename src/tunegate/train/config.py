@@ -64,6 +64,12 @@ class TrainConfig(BaseModel):
     steps: int | None = Field(
         default=None, gt=0, description="Optimizer steps to run; when set, it overrides epochs."
     )
+    minutes: float | None = Field(
+        default=None,
+        gt=0,
+        description="Time budget: the number of steps (at most `epochs`) is set so that training "
+        "ends within about this many minutes, from the speed of a few steps timed at the start.",
+    )
     batch_size: int = Field(default=8, gt=0, description="Examples per micro-batch (per process).")
     grad_accum: int = Field(
         default=1, gt=0, description="Micro-batches accumulated per optimizer step."

@@ -136,8 +136,11 @@ def _sum(loop: Loop, *values: float) -> list[float]:
     return [float(x) for x in loop.accelerator.reduce(t, reduction="sum")]
 
 
-def train_step(loop: Loop, step: int) -> tuple[float, int]:
-    """One optimizer step; returns (mean answer-token loss, real tokens processed by all processes)."""
+def train_step(loop: Loop, step: int, update: bool = True) -> tuple[float, int]:
+    """One optimizer step; returns (mean answer-token loss, real tokens processed by all processes).
+
+    `update=False` computes the gradients and drops them (to time a step without training).
+    """
     batches = step_batches(loop, step)
     n_labels = sum(loop.train[i].n_answer for idx in batches for i in idx)
     mine = batches[loop.rank :: loop.world]
@@ -151,9 +154,10 @@ def train_step(loop: Loop, step: int) -> tuple[float, int]:
             loop.accelerator.backward(loss * (loop.world / n_labels))
         loss_sum += float(loss.detach())
         tokens += real
-    loop.accelerator.clip_grad_norm_(loop.core.parameters(), loop.cfg.max_grad_norm)
-    loop.optimizer.step()
-    loop.scheduler.step()
+    if update:
+        loop.accelerator.clip_grad_norm_(loop.core.parameters(), loop.cfg.max_grad_norm)
+        loop.optimizer.step()
+        loop.scheduler.step()
     loop.optimizer.zero_grad(set_to_none=True)
     total_loss, total_tokens = _sum(loop, loss_sum, float(tokens))
     return total_loss / n_labels, int(total_tokens)

@@ -81,6 +81,16 @@ def make_accelerator() -> Any:
     return Accelerator(cpu=not gpu)
 
 
+def make_scheduler(optimizer: Any, cfg: TrainConfig, total: int) -> Any:
+    """The learning-rate schedule over `total` optimizer steps, warm-up included."""
+    from transformers import get_scheduler
+
+    warmup = int(cfg.warmup * total) if cfg.warmup < 1 else int(cfg.warmup)
+    name = {"constant": "constant_with_warmup"}.get(cfg.schedule, cfg.schedule)
+    inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper holds the torch one
+    return get_scheduler(name, inner, num_warmup_steps=warmup, num_training_steps=total)
+
+
 @dataclass
 class Built:
     loop: Loop
@@ -99,8 +109,6 @@ def build(
     adapter: Path | None = None,
 ) -> Built:
     """Model with LoRA, encoded examples, optimizer and schedule, prepared by accelerate."""
-    from transformers import get_scheduler
-
     peft_model, tok, layers = load_with_lora(model_path, cfg, adapter)
     set_threads(cfg.threads, peft_model.config.hidden_size)
     train, report = encode_examples(task, data.train, tok, cfg.max_length, cfg.overlong)
@@ -118,9 +126,7 @@ def build(
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     world = accelerator.num_processes
     total = total_steps(len(train), cfg, world)
-    warmup = int(cfg.warmup * total) if cfg.warmup < 1 else int(cfg.warmup)
-    name = {"constant": "constant_with_warmup"}.get(cfg.schedule, cfg.schedule)
-    scheduler = get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=total)
+    scheduler = make_scheduler(optimizer, cfg, total)
     module, optimizer = accelerator.prepare(core, optimizer)
     loop = Loop(
         accelerator=accelerator,

@@ -149,7 +149,8 @@ def train(
     if cfg.minutes and not cfg.steps:  # a time budget: as many steps as fit, fixed for resumes
         planned = saved.get("planned_steps") if saved else None
         if planned is None:
-            speed = measure(loop)
+            # timing takes about 5% of the budget (6-30 s): enough steps for a median
+            speed = measure(loop, max_steps=6, max_seconds=min(30.0, max(6.0, cfg.minutes * 3)))
             planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, cfg.minutes * 60)
             planned = _broadcast(accelerator, planned)
         loop.total_steps = int(planned)

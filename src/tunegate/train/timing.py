@@ -10,6 +10,7 @@ store. `fit_steps` turns a time budget (`minutes`) into a number of steps.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,12 +39,12 @@ class Speed:
     steps: int
 
 
-def _time(loop: Loop, steps: range) -> tuple[float, int]:
-    seconds, tokens = 0.0, 0
+def _time(loop: Loop, steps: range) -> tuple[list[float], int]:
+    seconds, tokens = [], 0
     for s in steps:
         t0 = time.perf_counter()
         tokens += train_step(loop, s, update=False)[1]
-        seconds += time.perf_counter() - t0
+        seconds.append(time.perf_counter() - t0)
     return seconds, tokens
 
 
@@ -51,18 +52,21 @@ def measure(loop: Loop, max_steps: int = 3, max_seconds: float = 4.0) -> Speed:
     """Time one warm-up step, then up to `max_steps` steps (or `max_seconds`), then, when the
     frozen prefix can be cached, up to two of the same steps again. The weights do not change."""
     train_step(loop, 0, update=False)  # warm-up: first-call allocations, lazy inits
-    seconds, tokens, n = 0.0, 0, 0
-    while n < max_steps and (n == 0 or seconds < max_seconds):
-        dt, tk = _time(loop, range(1 + n, 2 + n))
-        seconds, tokens, n = seconds + dt, tokens + tk, n + 1
+    seconds: list[float] = []
+    tokens = 0
+    while len(seconds) < max_steps and (not seconds or sum(seconds) < max_seconds):
+        dt, tk = _time(loop, range(1 + len(seconds), 2 + len(seconds)))
+        seconds, tokens = seconds + dt, tokens + tk
+    n = len(seconds)
     cached_s = cached_tps = None
     again = min(n, 2)
     if loop.cfg.cache_prefix and loop.core.layout == "split" and loop.core.split > 0:
         c_seconds, c_tokens = _time(loop, range(1, 1 + again))  # their prefixes are cached now
-        cached_s, cached_tps = c_seconds / again, c_tokens / c_seconds
+        cached_s, cached_tps = statistics.median(c_seconds), c_tokens / sum(c_seconds)
     else:
         again = 0
-    return Speed(seconds / n, tokens / seconds, cached_s, cached_tps, n + again)
+    # the median resists a step slowed by another process on a shared machine
+    return Speed(statistics.median(seconds), tokens / sum(seconds), cached_s, cached_tps, n + again)
 
 
 def fit_steps(speed: Speed, steps_per_epoch: int, max_steps: int, seconds: float) -> int:

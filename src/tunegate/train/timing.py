@@ -111,7 +111,9 @@ def estimate(
         scale = len(train) / MAX_ENCODED
         train = sample(train, MAX_ENCODED, cfg.seed)
     run = RunData(train, [], data.fingerprint)
-    loop = build(task, resolve_model(task.model, folder), run, cfg, make_accelerator(), str(folder)).loop
+    loop = build(
+        task, resolve_model(task.model, folder), run, cfg, make_accelerator(), str(folder)
+    ).loop
     speed = measure(loop, max_steps, max_seconds)
     epoch_tokens = int(sum(len(e.ids) for e in loop.train) * scale)
     steps_epoch = math.ceil(loop.steps_per_epoch * scale)

@@ -115,6 +115,7 @@ def test_every_row_over_max_length_with_drop_is_refused(
         (["--layers", "top"], "--layers: expected all"),
         (["--curve", "0,2"], "--curve: each fraction must be in (0, 1]"),
         (["--resume"], "no interrupted training run with a checkpoint to resume"),
+        (["--run", "train-x"], "--run names a run to continue: use it with --resume"),
     ],
 )
 def test_bad_options_are_one_line_errors(

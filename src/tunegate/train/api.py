@@ -72,6 +72,29 @@ def _resumable(store: Store, run_id: str | None) -> Any:
                         str(store.path))  # fmt: skip
 
 
+def _same_settings(saved: dict[str, Any], now: dict[str, Any], run_id: str, source: str) -> None:
+    """Refuse to resume a run whose settings, data, base model or process count changed."""
+    differ = config_diff(saved["train"], now["train"])
+    differ += [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in ("model", "data", "processes")
+               if saved.get(k) != now[k]]  # fmt: skip
+    if differ:
+        raise TunegateError(
+            f"cannot resume {run_id}: settings differ from its checkpoint: {'; '.join(differ)} "
+            "(undo the change, or start a new run without --resume)",
+            source,
+        )
+
+
+def _plan_budget(loop: Any, cfg: Any, saved: dict[str, Any] | None, accelerator: Any) -> int:
+    """Steps for a time budget: timed now (about 5% of the budget), or the resumed run's own."""
+    planned = saved.get("planned_steps") if saved else None
+    if planned is None:
+        speed = measure(loop, max_steps=6, max_seconds=min(30.0, max(6.0, cfg.minutes * 3)))
+        planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, cfg.minutes * 60)
+        planned = _broadcast(accelerator, planned)
+    return int(planned)
+
+
 def _broadcast(accelerator: Any, value: Any) -> Any:
     if accelerator.num_processes == 1:
         return value
@@ -99,6 +122,8 @@ def train(
     """
     spec, folder = load_task(task)
     source = str(task_path(task))
+    if run_id and not resume:
+        raise TunegateError("--run names a run to continue: use it with --resume")
     accelerator = make_accelerator()
     with accelerator.main_process_first():  # two processes creating the store at once collide
         store = Store(folder)
@@ -133,31 +158,15 @@ def train(
         "curve": curve,
     }
     if saved is not None:
-        differ = config_diff(saved["train"], record["train"])
-        differ += [f"{k} {saved.get(k)!r} -> {record[k]!r}" for k in ("model", "data", "processes")
-                   if saved.get(k) != record[k]]  # fmt: skip
-        if differ:
-            raise TunegateError(
-                f"cannot resume {run_id}: settings differ from its checkpoint: {'; '.join(differ)} "
-                "(undo the change, or start a new run without --resume)",
-                source,
-            )
+        _same_settings(saved, record, str(run_id), source)
     built = build(
         spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None
     )
     loop = built.loop
-    if cfg.minutes and not cfg.steps:  # a time budget: as many steps as fit, fixed for resumes
-        planned = saved.get("planned_steps") if saved else None
-        if planned is None:
-            # timing takes about 5% of the budget (6-30 s): enough steps for a median
-            speed = measure(loop, max_steps=6, max_seconds=min(30.0, max(6.0, cfg.minutes * 3)))
-            planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, cfg.minutes * 60)
-            planned = _broadcast(accelerator, planned)
-        loop.total_steps = int(planned)
+    if cfg.minutes and not cfg.steps:  # a time budget: as many steps as fit, kept on resume
+        loop.total_steps = _plan_budget(loop, cfg, saved, accelerator)
         loop.scheduler = make_scheduler(loop.optimizer, cfg, loop.total_steps)
         record["planned_steps"] = loop.total_steps
-        if accelerator.is_main_process:
-            log.info("time budget %.1f min: %d steps", cfg.minutes, loop.total_steps)
     if accelerator.is_main_process:
         if run_id is None:
             run_id = store.start_run("train", record)

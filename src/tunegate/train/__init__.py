@@ -1,0 +1,30 @@
+"""LoRA fine-tuning: fast on CPU, resumable, the same code under `accelerate launch`.
+
+Names are imported lazily, so `tunegate.train.config` can be used without loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+# OpenMP threads that spin while waiting make torch 4-5x slower whenever another process wants
+# the same cores (measured on a shared 2-core machine; see docs/training.md). Passive waiting
+# costs little on an idle machine. It only takes effect if torch is not imported yet.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+_EXPORTS = {
+    "train": "api", "train_curve": "api", "TrainResult": "api", "latest_adapter": "api",
+    "TrainConfig": "config", "resolve_config": "config",
+    "Estimate": "timing", "estimate": "timing",
+    "export": "merge",
+    "StepInfo": "loop", "TrainInterrupted": "loop",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tunegate.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tunegate.train.{_EXPORTS[name]}"), name)

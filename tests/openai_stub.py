@@ -2,8 +2,9 @@
 
 `serve(script)` starts uvicorn on a free port in a thread and yields its base URL. The script
 answers each request from its last user message and can inject faults per message, one per
-attempt: an HTTP status ("429", "500", "404"...), "timeout" (sleeps past the client's timeout), "nonjson" (an HTML body),
-"badjson" (a JSON content type with a broken body), "empty" (a completion without choices).
+attempt: an HTTP status ("429", "500", "404"...), "timeout" (sleeps past the client's timeout),
+"nonjson" (an HTML body), "badjson" (a JSON content type with a broken body), "empty" (a
+completion without choices).
 `refuse_formats` makes the server answer 400 to any request carrying those response_format types.
 """
 

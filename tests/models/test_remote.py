@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from openai_stub import Script, serve
 
+from openai_stub import Script, serve
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, GenRequest
 from tunegate.models.remote import RemoteGenerator, response_format
@@ -34,8 +34,8 @@ def _spec(url: str, **kw: object) -> RemoteSpec:
 
 
 def _req(text: str, constraint: Constraint | None = None) -> GenRequest:
-    return GenRequest(messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": text}],
-                      max_tokens=16, constraint=constraint)  # fmt: skip
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": text}]
+    return GenRequest(messages=messages, max_tokens=16, constraint=constraint)
 
 
 @pytest.fixture

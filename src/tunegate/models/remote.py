@@ -152,7 +152,7 @@ class _Answer:
 
 
 class RemoteGenerator:
-    """Answer `GenRequest`s with an OpenAI-compatible endpoint (`spec` from the task's `remote:`)."""
+    """Answer `GenRequest`s with an OpenAI-compatible endpoint (`spec`: the task's `remote:`)."""
 
     def __init__(
         self, spec: RemoteSpec, *, backoff_s: float = 0.5, max_backoff_s: float = 20.0

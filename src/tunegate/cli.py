@@ -144,6 +144,33 @@ def report(
         console.print(f"wrote {result.json_path}")
 
 
+@app.command()
+def diagnose(
+    task: TaskArg = Path("."),
+    rungs: Annotated[
+        str | None, typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items.")
+    ] = None,
+    json_path: JsonOpt = None,
+) -> None:
+    """Run the prompt ladder on the held-out split and measure the five signals per rung."""
+    from tunegate.ladder import DiagnoseOptions, parse_rungs
+    from tunegate.ladder import diagnose as run_ladder
+    from tunegate.ladder.table import render
+
+    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit)
+    result = run_ladder(task, options, console=err_console)
+    summary = result.summary_json()
+    console.print(render(summary["table"], title=f"{result.task}: {summary['items']} held-out items"))
+    console.print(
+        f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
+        f"{summary['items']} items (run {result.run_id})"
+    )
+    _write_json(json_path, result.to_json())
+
+
 def _write_json(path: Path | None, payload: object) -> None:
     if path is None:
         return

@@ -169,15 +169,16 @@ class RemoteSpec(_Strict):
     )
 
 
+# The ladder's rungs, cheapest first (tunegate.ladder.rungs defines each one).
 RUNG_NAMES = (
     "zero_shot",
+    "few_shot_fixed",
     "few_shot",
     "constrained",
     "few_shot_constrained",
     "rag",
     "finetuned",
     "remote",
-    "optimized",
 )
 
 

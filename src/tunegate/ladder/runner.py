@@ -1,0 +1,291 @@
+"""The runner: every chosen rung on the one held-out split, cached, timed and measured.
+
+For each rung: build its requests, take the answers already in the run store, generate the
+missing ones in chunks (each stored as it completes), time `latency_samples` requests one at a
+time (their answers count as items too), assemble `RungOutputs`, and measure the signals.
+Everything lands in the store as a run of kind "diagnose" so the report rebuilds without a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunegate.data.examples import Example
+from tunegate.data.split import load_dataset, sample
+from tunegate.ladder import cache
+from tunegate.ladder.base import Backend, Rung
+from tunegate.ladder.context import Context
+from tunegate.ladder.progress import LadderProgress, RungBar
+from tunegate.ladder.result import DiagnoseResult, RungResult
+from tunegate.ladder.rungs import select
+from tunegate.models.base import Generation, Generator
+from tunegate.outputs import ItemOutput, RungOutputs
+from tunegate.spec import Task, load_task
+from tunegate.store import Store
+
+RUN_KIND = "diagnose"
+
+
+@dataclass
+class DiagnoseOptions:
+    """Settings of one diagnose (shared by the CLI and the Python API)."""
+
+    rungs: list[str] | None = field(
+        default=None,
+        metadata={"help": "Rungs to run; default task.ladder.rungs, else all that apply."},
+    )
+    limit: int | None = field(
+        default=None, metadata={"help": "Evaluate on a seeded subset of this many test items."}
+    )
+    chunk_batches: int = field(
+        default=4,
+        metadata={"help": "Batches generated (and stored) together; the resume granularity."},
+    )
+
+
+class Generators:
+    """Each backend's generator, built on first use (a fully cached run never loads a model)."""
+
+    def __init__(
+        self,
+        task: Task,
+        folder: Path,
+        local: Callable[[], Generator] | None = None,
+        remote: Callable[[], Generator] | None = None,
+    ) -> None:
+        self._factories: dict[str, Callable[[], Generator]] = {
+            "local": local or (lambda: _local_generator(task, folder)),
+            "remote": remote or (lambda: _remote_generator(task)),
+        }
+        self._built: dict[str, Generator] = {}
+
+    def get(self, backend: Backend) -> Generator:
+        if backend not in self._built:
+            self._built[backend] = self._factories[backend]()
+        return self._built[backend]
+
+
+def _local_generator(task: Task, folder: Path) -> Generator:
+    from tunegate.models.local import LocalGenerator
+    from tunegate.models.resolve import resolve_model
+
+    return LocalGenerator(resolve_model(task.model, folder), batch_size=task.ladder.batch_size)
+
+
+def _remote_generator(task: Task) -> Generator:
+    from tunegate.models.remote import RemoteGenerator
+
+    assert task.remote is not None
+    return RemoteGenerator(task.remote)
+
+
+def test_items(ctx: Context, limit: int | None) -> list[Example]:
+    """The held-out split (a seeded subset of `limit` items when given)."""
+    test = ctx.dataset.test
+    return sample(test, limit, ctx.task.data.seed) if limit else list(test)
+
+
+def model_label(ctx: Context, rung: Rung) -> str:
+    if rung.backend == "remote" and ctx.task.remote is not None:
+        return f"remote:{ctx.task.remote.base_url}:{ctx.task.remote.model}"
+    return ctx.model_id
+
+
+def run_rung(
+    ctx: Context,
+    rung: Rung,
+    examples: Sequence[Example],
+    generators: Generators,
+    run_id: str | None,
+    bars: LadderProgress,
+    chunk_size: int,
+) -> tuple[RungOutputs, list[dict[str, str]]]:
+    """Answer, time and assemble one rung's outputs; return them with its first prompt."""
+    reqs = rung.build(ctx, examples)
+    model = model_label(ctx, rung)
+    adapter = cache.adapter_id(reqs[0].adapter) if reqs and reqs[0].adapter else None
+    keys = [cache.request_key(model, rung.name, r, adapter) for r in reqs]
+    n_timed = min(ctx.task.ladder.latency_samples, len(reqs))
+    found = cache.cached(ctx.store, keys + [cache.TIMED + k for k in keys[:n_timed]])
+    todo = [
+        (keys[i], examples[i].id, reqs[i])
+        for i in range(n_timed, len(reqs))
+        if keys[i] not in found
+    ]
+    untimed = [
+        i for i in range(n_timed) if keys[i] not in found and cache.TIMED + keys[i] not in found
+    ]
+    bar = bars.rung(rung.name, total=len(reqs), done=len(reqs) - len(todo) - len(untimed))
+    answers = dict(found)
+    answers.update(
+        cache.generate_missing(
+            ctx.store,
+            run_id,
+            rung.name,
+            lambda: generators.get(rung.backend),
+            todo,
+            chunk_size,
+            bar.advance,
+        )
+    )
+    timings = _time_samples(
+        ctx,
+        rung,
+        reqs[:n_timed],
+        keys[:n_timed],
+        examples,
+        answers,
+        generators,
+        bool(todo),
+        run_id,
+        bar,
+    )
+    gens = [answers[k] if k in answers else timings[i] for i, k in enumerate(keys)]
+    outputs = _assemble(ctx, rung, model, examples, gens, timings)
+    return outputs, (reqs[0].messages if reqs else [])
+
+
+def _time_samples(
+    ctx: Context,
+    rung: Rung,
+    reqs: Sequence[Any],
+    keys: Sequence[str],
+    examples: Sequence[Example],
+    answers: dict[str, Generation],
+    generators: Generators,
+    warm: bool,
+    run_id: str | None,
+    bar: RungBar,
+) -> list[Generation]:
+    """Latency as a user sees it: each sample request alone (stored, so a re-run reuses it)."""
+    out: list[Generation] = []
+    for key, req, ex in zip(keys, reqs, examples, strict=True):
+        tkey = cache.TIMED + key
+        if tkey in answers:
+            out.append(answers[tkey])
+            continue
+        gen = generators.get(rung.backend)
+        if not warm and rung.backend == "local":
+            gen.time_one(req)  # the first call pays for loading and compiling: not a user's latency
+            warm = True
+        bar.note("timing")
+        g = gen.time_one(req)
+        out.append(g)
+        if g.error is None:
+            rows = [(tkey, rung.name, ex.id, g.to_json())]
+            if key not in answers:
+                rows.append((key, rung.name, ex.id, g.to_json()))
+            ctx.store.put_outputs(rows, run_id)
+        if key not in answers:
+            bar.advance(1, g.output_tokens)
+    bar.note("")
+    return out
+
+
+def _assemble(
+    ctx: Context,
+    rung: Rung,
+    model: str,
+    examples: Sequence[Example],
+    gens: Sequence[Generation],
+    timings: Sequence[Generation],
+) -> RungOutputs:
+    items = [
+        ItemOutput(
+            example_id=ex.id,
+            expected=ex.target,
+            text=g.text,
+            input_tokens=g.input_tokens,
+            output_tokens=g.output_tokens,
+            error=g.error,
+        )
+        for ex, g in zip(examples, gens, strict=True)
+    ]
+    batch = [g for g in gens if g.error is None and g.batch_ms]
+    batch_s = sum(g.batch_ms or 0.0 for g in batch) / 1000
+    ok_timed = [t for t in timings if t.error is None and t.latency_ms is not None]
+    return RungOutputs(
+        rung=rung.name,
+        model=model,
+        items=items,
+        remote=rung.backend == "remote",
+        latencies_ms=[t.latency_ms for t in ok_timed if t.latency_ms is not None],
+        ttft_ms=[t.ttft_ms for t in ok_timed if t.ttft_ms is not None],
+        throughput_tok_s=sum(g.output_tokens for g in batch) / batch_s if batch_s > 0 else None,
+        requests_per_s=len(batch) / batch_s if batch_s > 0 else None,
+        wall_s=batch_s + sum(t.latency_ms or 0.0 for t in ok_timed) / 1000,
+    )
+
+
+def diagnose(
+    path: str | Path = ".",
+    options: DiagnoseOptions | None = None,
+    *,
+    generators: Generators | None = None,
+    embedder: Any = None,
+    console: Any = None,
+    measure: bool = True,
+) -> DiagnoseResult:
+    """Run the ladder on a task folder; store and return the result.
+
+    `generators` replaces the backends (tests pass scripted ones); `console` (a rich Console)
+    shows progress bars; `measure=False` stops after the outputs (no signals).
+    """
+    opts = options or DiagnoseOptions()
+    task, folder = load_task(path)
+    store = Store(folder)
+    ctx = Context(task, folder, load_dataset(task, folder), store, embedder)
+    gens = generators or Generators(task, folder)
+    examples = test_items(ctx, opts.limit)
+    chosen, skipped = select(ctx, opts.rungs)
+    config = {
+        "task": task.name,
+        "rungs": [r.name for r in chosen],
+        "skipped": skipped,
+        "limit": opts.limit,
+        "items": len(examples),
+        "model": ctx.model_id,
+    }
+    run_id = store.start_run(RUN_KIND, config)
+    evaluator = None
+    if measure:
+        from tunegate.ladder.evaluate import Evaluator
+
+        evaluator = Evaluator(ctx, examples)
+    start = time.perf_counter()
+    results: list[RungResult] = []
+    try:
+        with LadderProgress(console).running() as bars:
+            for rung in chosen:
+                t0 = time.perf_counter()
+                outputs, prompt = run_rung(
+                    ctx,
+                    rung,
+                    examples,
+                    gens,
+                    run_id,
+                    bars,
+                    task.ladder.batch_size * opts.chunk_batches,
+                )
+                res = RungResult(rung.name, rung.summary, outputs, prompt, time.perf_counter() - t0)
+                if evaluator is not None:
+                    evaluator.measure(res)
+                store.put_result(run_id, f"rung.{rung.name}", res.to_json())
+                results.append(res)
+        result = DiagnoseResult(run_id, task.name, [ex.id for ex in examples], results, skipped)
+        if evaluator is not None:
+            result.primary = evaluator.primary
+            result.comparisons = evaluator.compare(results)
+        result.wall_s = time.perf_counter() - start
+        store.put_result(run_id, "summary", result.summary_json())
+        store.set_status(run_id, "done")
+    except BaseException as exc:
+        store.set_status(run_id, "interrupted", f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    finally:
+        store.close()
+    return result

@@ -22,7 +22,7 @@ from tunegate.ladder.context import Context
 from tunegate.ladder.progress import LadderProgress, RungBar
 from tunegate.ladder.result import DiagnoseResult, RungResult
 from tunegate.ladder.rungs import select
-from tunegate.models.base import Generation, Generator
+from tunegate.models.base import Generation, Generator, GenRequest
 from tunegate.outputs import ItemOutput, RungOutputs
 from tunegate.spec import Task, load_task
 from tunegate.store import Store
@@ -48,24 +48,35 @@ class DiagnoseOptions:
 
 
 class Generators:
-    """Each backend's generator, built on first use (a fully cached run never loads a model)."""
+    """Each backend's generator, built on first use (a fully cached run never loads a model).
+
+    `local` / `remote` are factories; left out, the task's own model / endpoint is used.
+    """
 
     def __init__(
         self,
-        task: Task,
-        folder: Path,
         local: Callable[[], Generator] | None = None,
         remote: Callable[[], Generator] | None = None,
     ) -> None:
-        self._factories: dict[str, Callable[[], Generator]] = {
-            "local": local or (lambda: _local_generator(task, folder)),
-            "remote": remote or (lambda: _remote_generator(task)),
+        self._factories: dict[str, Callable[[], Generator] | None] = {
+            "local": local,
+            "remote": remote,
         }
         self._built: dict[str, Generator] = {}
 
+    def bind(self, task: Task, folder: Path) -> None:
+        """Fill the missing factories with the task's local model and remote endpoint."""
+        if self._factories["local"] is None:
+            self._factories["local"] = lambda: _local_generator(task, folder)
+        if self._factories["remote"] is None:
+            self._factories["remote"] = lambda: _remote_generator(task)
+
     def get(self, backend: Backend) -> Generator:
         if backend not in self._built:
-            self._built[backend] = self._factories[backend]()
+            factory = self._factories[backend]
+            if factory is None:
+                raise RuntimeError(f"no {backend} generator bound")
+            self._built[backend] = factory()
         return self._built[backend]
 
 
@@ -132,18 +143,8 @@ def run_rung(
             bar.advance,
         )
     )
-    timings = _time_samples(
-        ctx,
-        rung,
-        reqs[:n_timed],
-        keys[:n_timed],
-        examples,
-        answers,
-        generators,
-        bool(todo),
-        run_id,
-        bar,
-    )
+    samples = list(zip(keys[:n_timed], reqs[:n_timed], examples[:n_timed], strict=True))
+    timings = _time_samples(ctx, rung, samples, answers, generators, bool(todo), run_id, bar)
     gens = [answers[k] if k in answers else timings[i] for i, k in enumerate(keys)]
     outputs = _assemble(ctx, rung, model, examples, gens, timings)
     return outputs, (reqs[0].messages if reqs else [])
@@ -152,9 +153,7 @@ def run_rung(
 def _time_samples(
     ctx: Context,
     rung: Rung,
-    reqs: Sequence[Any],
-    keys: Sequence[str],
-    examples: Sequence[Example],
+    samples: Sequence[tuple[str, GenRequest, Example]],
     answers: dict[str, Generation],
     generators: Generators,
     warm: bool,
@@ -163,7 +162,7 @@ def _time_samples(
 ) -> list[Generation]:
     """Latency as a user sees it: each sample request alone (stored, so a re-run reuses it)."""
     out: list[Generation] = []
-    for key, req, ex in zip(keys, reqs, examples, strict=True):
+    for key, req, ex in samples:
         tkey = cache.TIMED + key
         if tkey in answers:
             out.append(answers[tkey])
@@ -239,7 +238,8 @@ def diagnose(
     task, folder = load_task(path)
     store = Store(folder)
     ctx = Context(task, folder, load_dataset(task, folder), store, embedder)
-    gens = generators or Generators(task, folder)
+    gens = generators or Generators()
+    gens.bind(task, folder)
     examples = test_items(ctx, opts.limit)
     chosen, skipped = select(ctx, opts.rungs)
     config = {

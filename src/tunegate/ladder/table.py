@@ -53,8 +53,10 @@ def _verdicts(result: DiagnoseResult, rung: str, names: list[str]) -> list[dict[
 def build_table(result: DiagnoseResult) -> dict[str, Any]:
     """The table as data: columns, one row per rung, the best rung per column."""
     primary = result.primary or ""
-    columns = [(col, (primary,) if col == "knowledge" else names, unit)
-               for col, names, unit in SIGNAL_COLUMNS]  # fmt: skip
+    columns = [
+        (col, (primary,) if col == "knowledge" else names, unit)
+        for col, names, unit in SIGNAL_COLUMNS
+    ]
     rows: list[dict[str, Any]] = []
     for r in result.rungs:
         cells = {col: _cell(r, names) for col, names, _ in columns}
@@ -144,6 +146,7 @@ def render(table: dict[str, Any], title: str = "") -> Any:
         lines.append(Text(f"best per signal — {best}"))
     for name, reason in table["skipped"].items():
         lines.append(Text(f"skipped {name}: {reason}", style="dim"))
-    lines.append(Text("intervals are 95% CIs; ✓ meets (CI bound), ~ may meet (point), ✗ fails",
-                      style="dim"))  # fmt: skip
+    lines.append(
+        Text("intervals are 95% CIs; ✓ meets (CI bound), ~ may meet (point), ✗ fails", style="dim")
+    )
     return Group(t, *lines)

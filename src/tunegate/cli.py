@@ -148,10 +148,12 @@ def report(
 def diagnose(
     task: TaskArg = Path("."),
     rungs: Annotated[
-        str | None, typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply).")
+        str | None,
+        typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply)."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items.")
+        int | None,
+        typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items."),
     ] = None,
     json_path: JsonOpt = None,
 ) -> None:
@@ -163,7 +165,9 @@ def diagnose(
     options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit)
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
-    console.print(render(summary["table"], title=f"{result.task}: {summary['items']} held-out items"))
+    console.print(
+        render(summary["table"], title=f"{result.task}: {summary['items']} held-out items")
+    )
     console.print(
         f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
         f"{summary['items']} items (run {result.run_id})"

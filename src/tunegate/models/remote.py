@@ -120,6 +120,8 @@ def _classify(exc: Exception) -> _Retryable | _Refused:
     """Map an exception raised while calling or reading the endpoint to _Retryable / _Refused."""
     import openai
 
+    if isinstance(exc, _Retryable | _Refused):
+        return exc
     if isinstance(exc, openai.APITimeoutError):
         return _Retryable("timeout")
     if isinstance(exc, openai.APIConnectionError):
@@ -191,10 +193,11 @@ class RemoteGenerator:
             if stream:
                 return self._streamed(params)
             resp = self._client.chat.completions.create(**params)
-            choice = resp.choices[0]
-            text = choice.message.content
-            if not isinstance(text, str):
-                raise TypeError("no message content in the response")
+            if isinstance(resp, str):  # the client hands back a body that is not JSON as text
+                raise _Retryable(f"bad response body: not JSON: {_short(resp, 60)!r}")
+            if not resp.choices or not isinstance(resp.choices[0].message.content, str):
+                raise _Retryable("bad response body: no message content")
+            text = resp.choices[0].message.content
             usage = getattr(resp, "usage", None)
             return _Answer(
                 text,

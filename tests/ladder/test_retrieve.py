@@ -1,0 +1,29 @@
+"""Nearest-neighbour search and the on-disk embedding cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ladder_fakes import BagOfWords
+
+from tunegate.ladder.retrieve import Index
+
+
+def test_top_k_most_similar_first_with_exclusions(tmp_path: Path) -> None:
+    corpus = ["red apple pie", "green apple", "blue sky", "red car"]
+    index = Index.build(BagOfWords(), corpus)
+    # "red apple pie" shares two words; "green apple" and "red car" one each: a tie, broken by
+    # corpus position so the choice never depends on the sort's whims.
+    assert index.search(["red apple"], 3) == [[0, 1, 3]]
+    assert index.search(["red apple"], 2, [{0}]) == [[1, 3]]
+    assert index.search(["blue sky today", "green"], 1) == [[2], [1]]
+    assert len(index.search(["x"], 10)[0]) == 4
+
+
+def test_embeddings_are_cached_on_disk(tmp_path: Path) -> None:
+    enc = BagOfWords()
+    a = Index.build(enc, ["one", "two"], tmp_path)
+    b = Index.build(enc, ["one", "two"], tmp_path)
+    assert enc.calls == 1 and (a.vectors == b.vectors).all()
+    Index.build(enc, ["one", "three"], tmp_path)
+    assert enc.calls == 2 and len(list(tmp_path.glob("*.npy"))) == 2

@@ -1,10 +1,11 @@
-"""Ladder test fixtures (the helpers themselves are in ladder_fakes.py)."""
+"""Ladder test fixtures (the helpers themselves are in tests/ladder_fakes.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
 from ladder_fakes import BagOfWords, make_task
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ladder_fakes import SCHEMA, BagOfWords, context, make_task
-
 from tunegate.ladder import constrained, few_shot, zero_shot
 from tunegate.ladder.rungs import RUNGS
 from tunegate.models.base import Constraint

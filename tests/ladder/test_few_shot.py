@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from ladder_fakes import BagOfWords, ScriptedGenerator, context, make_task
-
 from tunegate.ladder import DiagnoseOptions, Generators, diagnose, few_shot
 from tunegate.ladder.rungs import RUNGS
 

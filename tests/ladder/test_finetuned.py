@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ladder_fakes import SCHEMA, context
-
 from tunegate.ladder import finetuned, zero_shot
 from tunegate.ladder.rungs import RUNGS
 from tunegate.models.base import Constraint

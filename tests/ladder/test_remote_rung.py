@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from ladder_fakes import SCHEMA, context, make_task
 
+from ladder_fakes import SCHEMA, context, make_task
 from openai_stub import Script, serve
 from tunegate.ladder import DiagnoseOptions, diagnose
 from tunegate.ladder.rungs import RUNGS

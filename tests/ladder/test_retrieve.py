@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ladder_fakes import BagOfWords
-
 from tunegate.ladder.retrieve import Index
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ladder_fakes import context, make_task
 
+from ladder_fakes import context, make_task
 from tunegate.errors import TunegateError
 from tunegate.ladder import RUNGS, parse_rungs, select
 from tunegate.spec import RUNG_NAMES

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from ladder_fakes import BagOfWords, ScriptedGenerator, make_task
 
+from ladder_fakes import BagOfWords, ScriptedGenerator, make_task
 from tunegate.ladder import DiagnoseOptions, DiagnoseResult, Generators, diagnose, load
 from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.store import Store

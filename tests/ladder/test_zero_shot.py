@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ladder_fakes import ScriptedGenerator, context, make_task
-
 from tunegate.ladder import DiagnoseOptions, Generators, diagnose, zero_shot
 from tunegate.models.base import GenRequest
 

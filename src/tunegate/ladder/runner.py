@@ -64,10 +64,11 @@ class Generators:
         }
         self._built: dict[str, Generator] = {}
 
-    def bind(self, task: Task, folder: Path) -> None:
-        """Fill the missing factories with the task's local model and remote endpoint."""
+    def bind(self, task: Task, folder: Path, adapter: str | None = None) -> None:
+        """Fill the missing factories with the task's local model (with `adapter` loaded, when
+        a rung needs it) and its remote endpoint."""
         if self._factories["local"] is None:
-            self._factories["local"] = lambda: _local_generator(task, folder)
+            self._factories["local"] = lambda: _local_generator(task, folder, adapter)
         if self._factories["remote"] is None:
             self._factories["remote"] = lambda: _remote_generator(task)
 
@@ -80,11 +81,17 @@ class Generators:
         return self._built[backend]
 
 
-def _local_generator(task: Task, folder: Path) -> Generator:
+def _local_generator(task: Task, folder: Path, adapter: str | None) -> Generator:
+    """The task's model on this machine; an adapter is loaded under its path as its name."""
     from tunegate.models.local import LocalGenerator
-    from tunegate.models.resolve import resolve_model
+    from tunegate.models.resolve import model_label, resolve_model
 
-    return LocalGenerator(resolve_model(task.model, folder), batch_size=task.ladder.batch_size)
+    return LocalGenerator(
+        resolve_model(task.model, folder),
+        adapters={adapter: adapter} if adapter else None,
+        name=model_label(task.model),
+        batch_size=task.ladder.batch_size,
+    )
 
 
 def _remote_generator(task: Task) -> Generator:
@@ -238,10 +245,10 @@ def diagnose(
     task, folder = load_task(path)
     store = Store(folder)
     ctx = Context(task, folder, load_dataset(task, folder), store, embedder)
-    gens = generators or Generators()
-    gens.bind(task, folder)
     examples = test_items(ctx, opts.limit)
     chosen, skipped = select(ctx, opts.rungs)
+    gens = generators or Generators()
+    gens.bind(task, folder, ctx.adapter if any(r.name == "finetuned" for r in chosen) else None)
     config = {
         "task": task.name,
         "rungs": [r.name for r in chosen],

@@ -33,6 +33,7 @@ class Context:
         self.folder = folder
         self.dataset = dataset
         self.store = store
+        self.given_embedder = embedder  # None: MiniLM, loaded on first use
         self._embedder = embedder
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ladder_fakes import BagOfWords
-from tunegate.ladder.retrieve import Index
+from tunegate.ladder.retrieve import Index, MemoEncoder
 
 
 def test_top_k_most_similar_first_with_exclusions(tmp_path: Path) -> None:
@@ -26,3 +26,14 @@ def test_embeddings_are_cached_on_disk(tmp_path: Path) -> None:
     assert enc.calls == 1 and (a.vectors == b.vectors).all()
     Index.build(enc, ["one", "three"], tmp_path)
     assert enc.calls == 2 and len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_memo_encoder_embeds_each_text_once() -> None:
+    inner = BagOfWords()
+    memo = MemoEncoder(inner)
+    first = memo.encode(["a b", "c", "a b"])
+    again = memo.encode(["c", "a b"])
+    assert inner.calls == 1
+    assert (again[1] == first[0]).all() and (again[0] == first[1]).all()
+    memo.encode(["c", "new words"])
+    assert inner.calls == 2

@@ -49,8 +49,6 @@ def test_table_data_best_per_signal_and_verdicts() -> None:
     assert table["columns"] == ["format", "knowledge", "$/month", "p95 ms"]
     assert table["best"] == {
         "format": ["constrained"],
-        "knowledge": ["zero_shot", "constrained"],
-        "$/month": ["zero_shot", "constrained"],
         "p95 ms": ["zero_shot"],
     }
     zero, con = table["rows"]

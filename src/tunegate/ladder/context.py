@@ -12,14 +12,14 @@ from tunegate.data.examples import Example, input_text
 from tunegate.data.split import Dataset
 from tunegate.errors import TunegateError
 from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
-from tunegate.ladder.retrieve import Index
+from tunegate.ladder.retrieve import Index, MemoEncoder
 from tunegate.models.resolve import DEFAULT_MODEL
 from tunegate.spec import Task, output_schema
 from tunegate.store import Store
 
 
 class Context:
-    """One diagnose run's shared inputs. `embedder` is loaded only when a rung retrieves."""
+    """One diagnose run's shared inputs. The embedder loads only when something embeds."""
 
     def __init__(
         self,
@@ -33,8 +33,8 @@ class Context:
         self.folder = folder
         self.dataset = dataset
         self.store = store
-        self.given_embedder = embedder  # None: MiniLM, loaded on first use
-        self._embedder = embedder
+        # One memoizing encoder for retrieval and signals; MiniLM unless one is given.
+        self.embedder = MemoEncoder(embedder)
 
     @property
     def train(self) -> list[Example]:
@@ -61,14 +61,6 @@ class Context:
             return DEFAULT_MODEL
         p = Path(self.task.model).expanduser()
         return str((self.folder / p).resolve() if not p.is_absolute() else p)
-
-    @cached_property
-    def embedder(self) -> Any:
-        if self._embedder is None:
-            from tunegate.models.embed import default_embedder
-
-            self._embedder = default_embedder()
-        return self._embedder
 
     @cached_property
     def train_index(self) -> Index:

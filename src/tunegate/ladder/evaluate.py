@@ -21,7 +21,7 @@ class Evaluator:
 
         self.ctx = ctx
         self.primary = signals.primary_metric(ctx.task)
-        self._encoder = signals.CachedEncoder(ctx.given_embedder)  # loads MiniLM only if needed
+        self._encoder = ctx.embedder  # memoizing; loads MiniLM only if a signal needs it
         self._inputs = {ex.id: input_text(ex) for ex in examples}
 
     def _kw(self) -> dict[str, Any]:

@@ -18,9 +18,16 @@ import numpy as np
 from tunegate import atomic
 
 
+def _identity(encoder: Any) -> str:
+    """Which model an encoder runs, without loading it (part of the embedding cache key)."""
+    if isinstance(encoder, MemoEncoder):
+        return encoder.identity
+    path = getattr(getattr(encoder, "model", None), "name_or_path", "")
+    return f"{type(encoder).__name__}:{path}"
+
+
 def _key(texts: Sequence[str], embedder: Any) -> str:
-    h = hashlib.sha256(type(embedder).__name__.encode())
-    h.update(str(getattr(getattr(embedder, "model", None), "name_or_path", "")).encode())
+    h = hashlib.sha256(_identity(embedder).encode())
     for t in texts:
         h.update(t.encode("utf-8"))
         h.update(b"\0")
@@ -40,6 +47,29 @@ def embed_cached(embedder: Any, texts: Sequence[str], cache_dir: Path | None) ->
         np.save(buf, vecs)
         atomic.write_bytes(path, buf.getvalue())
     return vecs
+
+
+class MemoEncoder:
+    """An encoder that embeds each distinct text once per run (rungs share their queries), and
+    loads the shared MiniLM only on first use when no encoder is given."""
+
+    def __init__(self, encoder: Any = None) -> None:
+        self._encoder = encoder
+        self._memo: dict[str, np.ndarray] = {}
+        self.identity = "minilm-default" if encoder is None else _identity(encoder)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if todo:
+            if self._encoder is None:
+                from tunegate.models.embed import default_embedder
+
+                self._encoder = default_embedder()
+            vecs = np.asarray(self._encoder.encode(todo, batch_size=batch_size), dtype=np.float32)
+            self._memo.update(zip(todo, vecs, strict=True))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._memo[t] for t in texts])
 
 
 @dataclass

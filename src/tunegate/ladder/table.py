@@ -79,7 +79,9 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
             continue
         sign = 1 if vals[0][1]["higher_is_better"] else -1
         top = max(sign * v["value"] for _, v in vals)
-        best[col] = [name for name, v in vals if sign * v["value"] == top]
+        winners = [name for name, v in vals if sign * v["value"] == top]
+        if len(winners) < len(vals):  # a column where every rung ties has no best
+            best[col] = winners
     used = [col for col, _, _ in columns if any(row["cells"][col] for row in rows)]
     return {"primary": primary, "columns": used, "rows": rows, "best": best,
             "skipped": result.skipped, "wall_s": result.wall_s}  # fmt: skip

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +84,48 @@ def test_remote_rung_skips_without_a_key(tmp_path: Path, monkeypatch: pytest.Mon
         "environment variable STUB_KEY is not set; it must hold the key for http://127.0.0.1:9/v1 "
         "(or set remote.api_key_env: null for an endpoint without a key)"
     )
+
+
+def test_killed_diagnose_process_resumes_from_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL a real `tunegate diagnose` midway; the next run asks only for what was not stored."""
+    monkeypatch.setenv("STUB_KEY", "sk-stub")
+    script = Script(answer=_ticket, delay_s=0.15)
+    with serve(script) as url:
+        folder = _task(tmp_path, url, concurrency=1)
+        rows = "".join(json.dumps({"message": f"login question {i}", "ticket": {"category": "login",
+                       "urgency": "high"}}) + "\n" for i in range(16))  # fmt: skip
+        (folder / "test.jsonl").write_text(rows)
+        task_file = folder / "tunegate.yaml"
+        task_file.write_text(task_file.read_text().replace("batch_size: 2", "batch_size: 1")
+                             .replace("latency_samples: 1", "latency_samples: 0"))  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tunegate", "diagnose", str(folder), "--rungs", "remote"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        db = folder / ".tunegate" / "runs.sqlite"
+        deadline = time.time() + 120
+        stored = 0
+        while stored < 4 and time.time() < deadline and proc.poll() is None:  # chunks of 4
+            time.sleep(0.05)
+            if db.exists():
+                with contextlib.suppress(sqlite3.OperationalError):
+                    con = sqlite3.connect(db)
+                    stored = con.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
+                    con.close()
+        proc.kill()
+        _, err = proc.communicate()
+        con = sqlite3.connect(db)
+        kept = {r[0] for r in con.execute("SELECT example_id FROM outputs")}
+        con.close()
+        assert 4 <= len(kept) < 16, err
+        script.seen.clear()
+        res = diagnose(folder, DiagnoseOptions(rungs=["remote"]), measure=False)
+    asked = {s["messages"][-1]["content"] for s in script.seen}
+    ids = {it.example_id: it for it in res.rungs[0].outputs.items}
+    assert len(ids) == 16 and all(it.error is None for it in ids.values())
+    assert len(asked) == len(script.seen) == 16 - len(kept)
+    assert not asked & {f"Message: login question {i}" for i in range(16) if False}

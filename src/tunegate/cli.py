@@ -165,9 +165,8 @@ def diagnose(
     options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit)
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
-    console.print(
-        render(summary["table"], title=f"{result.task}: {summary['items']} held-out items")
-    )
+    title = f"{result.task}: {summary['items']} held-out items"
+    console.print(render(summary["table"], title=title), width=None if console.is_terminal else 120)
     console.print(
         f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
         f"{summary['items']} items (run {result.run_id})"

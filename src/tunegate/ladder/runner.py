@@ -107,6 +107,13 @@ def test_items(ctx: Context, limit: int | None) -> list[Example]:
     return sample(test, limit, ctx.task.data.seed) if limit else list(test)
 
 
+def timed_count(latency_samples: int, n: int) -> int:
+    """Items timed one at a time: at most half of them, so throughput is measured too."""
+    if n <= 1:
+        return min(latency_samples, n)
+    return min(latency_samples, n // 2)
+
+
 def model_label(ctx: Context, rung: Rung) -> str:
     if rung.backend == "remote" and ctx.task.remote is not None:
         return f"remote:{ctx.task.remote.base_url}:{ctx.task.remote.model}"
@@ -127,7 +134,7 @@ def run_rung(
     model = model_label(ctx, rung)
     adapter = cache.adapter_id(reqs[0].adapter) if reqs and reqs[0].adapter else None
     keys = [cache.request_key(model, rung.name, r, adapter) for r in reqs]
-    n_timed = min(ctx.task.ladder.latency_samples, len(reqs))
+    n_timed = timed_count(ctx.task.ladder.latency_samples, len(reqs))
     found = cache.cached(ctx.store, keys + [cache.TIMED + k for k in keys[:n_timed]])
     todo = [
         (keys[i], examples[i].id, reqs[i])

@@ -95,18 +95,19 @@ def fmt_value(v: float, unit: str) -> str:
     return f"{v:.2f}"
 
 
-def fmt_cell(cell: dict[str, Any] | None, unit: str) -> str:
+def fmt_cell(cell: dict[str, Any] | None, unit: str, sep: str = " ") -> str:
+    """`value [lo–hi]` (`sep` "\n" puts the interval on its own line)."""
     if cell is None:
         return "—"
     lo, hi = fmt_value(cell["lo"], unit), fmt_value(cell["hi"], unit)
-    return f"{fmt_value(cell['value'], unit)} [{lo}–{hi}]"
+    return f"{fmt_value(cell['value'], unit)}{sep}[{lo}–{hi}]"
 
 
-def fmt_verdict(c: dict[str, Any]) -> str:
-    short = c["name"].split(".")[-1]
+def fmt_verdict(c: dict[str, Any], sep: str = " ") -> str:
+    """`+0.67 better (p<0.001)`: the paired difference vs the baseline and the test's verdict."""
     word = ("better" if c["better"] == c["b"] else "worse") if c["real"] else "no real diff"
     p = "p<0.001" if c["p_value"] < 0.001 else f"p={c['p_value']:.3f}"
-    return f"{short} {c['diff']:+.2f} {word} ({p})"
+    return f"{c['diff']:+.2f} {word}{sep}({p})"
 
 
 def fmt_targets(targets: dict[str, str]) -> str:
@@ -115,40 +116,60 @@ def fmt_targets(targets: dict[str, str]) -> str:
     )
 
 
+def _header(col: str, table: dict[str, Any]) -> str:
+    if col == "knowledge":
+        return f"knowledge\n{table['primary'].split('.', 1)[-1]}"
+    if col == "format":
+        names = {c["metric"] for row in table["rows"] if (c := row["cells"]["format"])}
+        return f"format\n{'/'.join(sorted(n.split('.', 1)[-1] for n in names))}"
+    return col
+
+
 def render(table: dict[str, Any], title: str = "") -> Any:
-    """A rich renderable: the table, then the best rung per signal and the skipped rungs."""
+    """Rich renderables: rungs x signals (95% CIs, best in green), then each rung's paired
+    tests against the baseline and its targets, then the best rung per signal and the skips."""
+    from rich.box import SIMPLE_HEAD
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     units = {col: unit for col, _, unit in SIGNAL_COLUMNS}
-    t = Table(title=title or None, show_lines=False, header_style="bold")
-    t.add_column("rung", no_wrap=True)
-    t.add_column("n", justify="right")
-    t.add_column("err", justify="right")
+    signals = Table(title=title or None, header_style="bold", title_justify="left", box=SIMPLE_HEAD)
+    signals.add_column("rung", no_wrap=True)
+    signals.add_column("err", justify="right", no_wrap=True, min_width=2)
     for col in table["columns"]:
-        label = f"knowledge ({table['primary'].split('.', 1)[-1]})" if col == "knowledge" else col
-        t.add_column(label, justify="right")
-    baseline = next((row["rung"] for row in table["rows"] if not row["vs_baseline"]), "baseline")
-    t.add_column(f"vs {baseline} (paired)")
-    if any(row["targets"] for row in table["rows"]):
-        t.add_column("targets")
+        signals.add_column(_header(col, table), justify="right", no_wrap=True)
     for row in table["rows"]:
         cells = []
         for col in table["columns"]:
-            text = fmt_cell(row["cells"][col], units[col])
             top = row["rung"] in table["best"].get(col, [])
-            cells.append(Text(text, style="bold green" if top else ""))
-        verdict = "\n".join(fmt_verdict(c) for c in row["vs_baseline"]) or "—"
-        extra = [fmt_targets(row["targets"])] if any(r["targets"] for r in table["rows"]) else []
-        t.add_row(row["rung"], str(row["n"]), str(row["errors"]), *cells, verdict, *extra)
-    lines = []
+            cells.append(Text(fmt_cell(row["cells"][col], units[col], "\n"),
+                              style="bold green" if top else ""))  # fmt: skip
+        signals.add_row(row["rung"], str(row["errors"]), *cells)
+    parts: list[Any] = [signals]
+
+    compared = [row for row in table["rows"] if row["vs_baseline"]]
+    with_targets = any(row["targets"] for row in table["rows"])
+    if compared or with_targets:
+        baseline = next((c["a"] for row in compared for c in row["vs_baseline"]), None)
+        tests = Table(header_style="bold", box=SIMPLE_HEAD)
+        tests.add_column("rung", no_wrap=True)
+        names = list(dict.fromkeys(c["name"] for row in compared for c in row["vs_baseline"]))
+        for name in names:
+            tests.add_column(f"{name.split('.', 1)[-1]}\nvs {baseline}", no_wrap=True)
+        if with_targets:
+            tests.add_column("targets\n(✓ meets ~ may ✗ fails)")
+        for row in table["rows"]:
+            by_name = {c["name"]: c for c in row["vs_baseline"]}
+            verdicts = [fmt_verdict(by_name[n], "\n") if n in by_name else "—" for n in names]
+            extra = [fmt_targets(row["targets"])] if with_targets else []
+            tests.add_row(row["rung"], *verdicts, *extra)
+        parts.append(tests)
     if table["best"]:
         best = "; ".join(f"{col}: {', '.join(names)}" for col, names in table["best"].items())
-        lines.append(Text(f"best per signal — {best}"))
+        parts.append(Text(f"best per signal — {best}"))
     for name, reason in table["skipped"].items():
-        lines.append(Text(f"skipped {name}: {reason}", style="dim"))
-    lines.append(
-        Text("intervals are 95% CIs; ✓ meets (CI bound), ~ may meet (point), ✗ fails", style="dim")
-    )
-    return Group(t, *lines)
+        parts.append(Text(f"skipped {name}: {reason}", style="dim"))
+    parts.append(Text("[lo–hi]: 95% confidence interval; differences are paired tests on the "
+                      "same items", style="dim"))  # fmt: skip
+    return Group(*parts)

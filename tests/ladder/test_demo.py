@@ -1,0 +1,69 @@
+"""`tunegate diagnose` end to end on the embedded model and the demo task: the demo's story.
+
+Prompt-only, SmolLM2 invents its own JSON; constrained decoding makes every answer valid JSON
+of the schema, while the fields the company's documents decide stay mostly wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import copy_example
+
+
+def _diagnose(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    out = folder / "result.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunegate", "diagnose", str(folder), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc, json.loads(out.read_text())
+
+
+def _metric(result: dict[str, Any], rung: str, name: str) -> dict[str, Any]:
+    return next(m for m in result["results"][rung]["metrics"] if m["name"] == name)
+
+
+def test_zero_shot_fails_the_schema_constrained_fixes_format_not_content(tmp_path: Path) -> None:
+    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
+    folder = copy_example("support-tickets", tmp_path)
+    proc, result = _diagnose(folder, "--limit", "6", "--rungs", "zero_shot,constrained")
+    assert "zero_shot" in proc.stdout and "constrained" in proc.stdout
+    assert "diagnose wall time" in proc.stdout
+    zero = _metric(result, "zero_shot", "format.schema_valid")
+    con = _metric(result, "constrained", "format.schema_valid")
+    assert zero["n"] == 6 and zero["value"] < 0.5
+    assert con["value"] == 1.0 and con["lo"] < con["value"] <= con["hi"]
+    assert _metric(result, "constrained", "knowledge.field_accuracy")["value"] < 0.85
+    assert result["skipped"]["finetuned"].startswith("no trained adapter")
+    assert len(result["results"]["constrained"]["outputs"]["latencies_ms"]) == 6
+    # A second run answers from the store: no model needed, same answers.
+    _, again = _diagnose(folder, "--limit", "6", "--rungs", "zero_shot,constrained")
+    for rung in ("zero_shot", "constrained"):
+        texts = [it["text"] for it in result["results"][rung]["outputs"]["items"]]
+        assert texts == [it["text"] for it in again["results"][rung]["outputs"]["items"]]
+
+
+@pytest.mark.slow
+def test_every_local_rung_on_the_demo(tmp_path: Path) -> None:
+    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
+    folder = copy_example("support-tickets", tmp_path)
+    proc, result = _diagnose(folder, "--limit", "40")
+    print(proc.stdout)
+    rungs = set(result["results"])
+    assert rungs == {"zero_shot", "few_shot_fixed", "few_shot", "constrained",
+                     "few_shot_constrained", "rag"}  # fmt: skip
+    for rung in ("constrained", "few_shot_constrained", "rag"):
+        assert _metric(result, rung, "format.schema_valid")["value"] == 1.0
+    assert _metric(result, "zero_shot", "format.schema_valid")["value"] < 0.5
+    tokens = {r: _metric(result, r, "cost.input_tokens")["value"] for r in rungs}
+    assert tokens["few_shot"] > tokens["zero_shot"] and tokens["rag"] > tokens["constrained"]

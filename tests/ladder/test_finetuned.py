@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ladder_fakes import SCHEMA, context
-from tunegate.ladder import finetuned, zero_shot
+import pytest
+
+from ladder_fakes import SCHEMA, context, make_task
+from tunegate.ladder import DiagnoseOptions, diagnose, finetuned, zero_shot
 from tunegate.ladder.rungs import RUNGS
 from tunegate.models.base import Constraint
 from tunegate.store import Store
@@ -40,3 +42,28 @@ def test_newest_finished_adapter_with_constraint(json_task: Path, tmp_path: Path
         r.messages for r in zero_shot.build(ctx, ctx.dataset.test)
     ]
     assert all(r.constraint == Constraint(json_schema=SCHEMA) for r in reqs)
+
+
+def test_adapter_runs_on_the_local_model(tmp_path: Path, tiny_llama: Path) -> None:
+    """A real PEFT adapter (made here on the tiny random Llama) through the local backend."""
+    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, lora).save_pretrained(tmp_path / "adapter")
+    folder = make_task(tmp_path, "label", docs=False, extra={"model": str(tiny_llama)})
+    store = Store(folder)
+    rid = store.start_run("train", {})
+    store.put_artifact(rid, "adapter", tmp_path / "adapter")
+    store.set_status(rid, "done")
+    store.close()
+    res = diagnose(folder, DiagnoseOptions(rungs=["constrained", "finetuned"]), measure=False)
+    plain, tuned = (r.outputs for r in res.rungs)
+    labels = {"billing", "login", "shipping"}
+    assert all(it.text in labels for it in [*plain.items, *tuned.items])
+    assert tuned.model == plain.model and len(tuned.latencies_ms) == 1
+    assert [it.text for it in tuned.items] != [it.text for it in plain.items]  # the adapter acts

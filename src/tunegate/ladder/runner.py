@@ -101,7 +101,7 @@ def _remote_generator(task: Task) -> Generator:
     return RemoteGenerator(task.remote)
 
 
-def test_items(ctx: Context, limit: int | None) -> list[Example]:
+def held_out(ctx: Context, limit: int | None) -> list[Example]:
     """The held-out split (a seeded subset of `limit` items when given)."""
     test = ctx.dataset.test
     return sample(test, limit, ctx.task.data.seed) if limit else list(test)
@@ -252,7 +252,7 @@ def diagnose(
     task, folder = load_task(path)
     store = Store(folder)
     ctx = Context(task, folder, load_dataset(task, folder), store, embedder)
-    examples = test_items(ctx, opts.limit)
+    examples = held_out(ctx, opts.limit)
     chosen, skipped = select(ctx, opts.rungs)
     gens = generators or Generators()
     gens.bind(task, folder, ctx.adapter if any(r.name == "finetuned" for r in chosen) else None)

@@ -55,15 +55,15 @@ def test_adapter_runs_on_the_local_model(tmp_path: Path, tiny_llama: Path) -> No
     base = AutoModelForCausalLM.from_pretrained(tiny_llama)
     lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     get_peft_model(base, lora).save_pretrained(tmp_path / "adapter")
-    folder = make_task(tmp_path, "label", docs=False, extra={"model": str(tiny_llama)})
+    folder = make_task(tmp_path, "text", docs=False, extra={"model": str(tiny_llama)})
     store = Store(folder)
     rid = store.start_run("train", {})
     store.put_artifact(rid, "adapter", tmp_path / "adapter")
     store.set_status(rid, "done")
     store.close()
-    res = diagnose(folder, DiagnoseOptions(rungs=["constrained", "finetuned"]), measure=False)
+    res = diagnose(folder, DiagnoseOptions(rungs=["zero_shot", "finetuned"]), measure=False)
     plain, tuned = (r.outputs for r in res.rungs)
-    labels = {"billing", "login", "shipping"}
-    assert all(it.text in labels for it in [*plain.items, *tuned.items])
     assert tuned.model == plain.model and len(tuned.latencies_ms) == 1
-    assert [it.text for it in tuned.items] != [it.text for it in plain.items]  # the adapter acts
+    assert all(it.error is None and it.output_tokens > 0 for it in tuned.items)
+    # Same prompts, same base: only the adapter can make the answers differ.
+    assert [it.text for it in tuned.items] != [it.text for it in plain.items]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import copy_example
 
@@ -29,25 +30,36 @@ def _diagnose(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     return proc, json.loads(out.read_text())
 
 
+def _demo(tmp_path: Path, **ladder: int) -> Path:
+    """A copy of the demo task (no run store), with ladder settings overridden."""
+    folder = copy_example("support-tickets", tmp_path)
+    if ladder:
+        task_file = folder / "tunegate.yaml"
+        task = yaml.safe_load(task_file.read_text(encoding="utf-8"))
+        task.setdefault("ladder", {}).update(ladder)
+        task_file.write_text(yaml.safe_dump(task, sort_keys=False), encoding="utf-8")
+    return folder
+
+
 def _metric(result: dict[str, Any], rung: str, name: str) -> dict[str, Any]:
     return next(m for m in result["results"][rung]["metrics"] if m["name"] == name)
 
 
 def test_zero_shot_fails_the_schema_constrained_fixes_format_not_content(tmp_path: Path) -> None:
     pytest.importorskip("tunegate.models.local", reason="the local generation backend")
-    folder = copy_example("support-tickets", tmp_path)
-    proc, result = _diagnose(folder, "--limit", "6", "--rungs", "zero_shot,constrained")
+    folder = _demo(tmp_path, latency_samples=1)
+    proc, result = _diagnose(folder, "--limit", "4", "--rungs", "zero_shot,constrained")
     assert "zero_shot" in proc.stdout and "constrained" in proc.stdout
     assert "diagnose wall time" in proc.stdout
     zero = _metric(result, "zero_shot", "format.schema_valid")
     con = _metric(result, "constrained", "format.schema_valid")
-    assert zero["n"] == 6 and zero["value"] < 0.5
+    assert zero["n"] == 4 and zero["value"] < 0.5
     assert con["value"] == 1.0 and con["lo"] < con["value"] <= con["hi"]
     assert _metric(result, "constrained", "knowledge.field_accuracy")["value"] < 0.85
     assert result["skipped"]["finetuned"].startswith("no trained adapter")
-    assert len(result["results"]["constrained"]["outputs"]["latencies_ms"]) == 6
+    assert len(result["results"]["constrained"]["outputs"]["latencies_ms"]) == 1
     # A second run answers from the store: no model needed, same answers.
-    _, again = _diagnose(folder, "--limit", "6", "--rungs", "zero_shot,constrained")
+    _, again = _diagnose(folder, "--limit", "4", "--rungs", "zero_shot,constrained")
     for rung in ("zero_shot", "constrained"):
         texts = [it["text"] for it in result["results"][rung]["outputs"]["items"]]
         assert texts == [it["text"] for it in again["results"][rung]["outputs"]["items"]]

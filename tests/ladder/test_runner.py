@@ -3,12 +3,13 @@ resumes where it stopped), latency timed one request at a time, everything in th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from ladder_fakes import BagOfWords, ScriptedGenerator, make_task
+from ladder_fakes import TEST, BagOfWords, ScriptedGenerator, make_task
 from tunegate.ladder import DiagnoseOptions, DiagnoseResult, Generators, diagnose, load
 from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.store import Store
@@ -151,3 +152,37 @@ def test_skipped_rungs_are_reported_with_reasons(json_task: Path) -> None:
         "finetuned": "no trained adapter in the store yet (run `tunegate train` first)",
         "remote": "no remote endpoint in the task (set `remote:`)",
     }
+
+
+def test_signals_measured_compared_with_the_baseline_and_stored(tmp_path: Path) -> None:
+    """Scripted answers with known quality: zero-shot invents keys, constrained is right."""
+    folder = make_task(tmp_path, "json", extra={"targets": {"min_schema_valid_rate": 0.5}})
+    truth = {f"Message: {m}": {"category": c, "urgency": u} for m, c, u in TEST}
+
+    def answer(req: GenRequest) -> str:
+        if req.constraint is None:
+            return '{"type": "question", "priority": "high"}'
+        return json.dumps(truth[req.messages[-1]["content"]])
+
+    res = diagnose(folder, DiagnoseOptions(rungs=["zero_shot", "constrained"]),
+                   generators=Generators(local=lambda: ScriptedGenerator(answer)),
+                   embedder=BagOfWords())  # fmt: skip
+    zero, con = res.rungs
+    assert zero.metric("format.schema_valid").value == 0.0  # type: ignore[union-attr]
+    assert con.metric("format.schema_valid").value == 1.0  # type: ignore[union-attr]
+    assert con.metric("knowledge.field_accuracy").value == 1.0  # type: ignore[union-attr]
+    assert zero.targets == {"min_schema_valid_rate": "fails"}
+    assert con.targets["min_schema_valid_rate"] in ("meets", "may meet")
+    assert res.primary == "knowledge.field_accuracy"
+    by_name = {c["name"]: c for c in res.comparisons if c["b"] == "constrained"}
+    assert (
+        by_name["format.schema_valid"]["diff"] == 1.0
+        and by_name["format.schema_valid"]["a"] == "zero_shot"
+    )
+    table = res.summary_json()["table"]
+    assert table["best"]["format"] == ["constrained"]
+    store = Store(folder)
+    back = load(store)
+    store.close()
+    assert back.comparisons == res.comparisons
+    assert [m.to_json() for m in back.rungs[1].metrics] == [m.to_json() for m in con.metrics]

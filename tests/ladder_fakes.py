@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class ScriptedGenerator:
         answer: Callable[[GenRequest], str] | None = None,
         fail_on_call: int | None = None,
         exc: BaseException | None = None,
+        time_one_s: float = 0.0,
     ) -> None:
         self.name = "scripted"
         self.answer = answer or (lambda req: "ok")
@@ -37,6 +39,7 @@ class ScriptedGenerator:
         self.timed: list[GenRequest] = []
         self.fail_on_call = fail_on_call
         self.exc = exc or RuntimeError("injected crash")
+        self.time_one_s = time_one_s  # how long a timed request takes
 
     @property
     def generated(self) -> list[GenRequest]:
@@ -59,6 +62,7 @@ class ScriptedGenerator:
 
     def time_one(self, request: GenRequest) -> Generation:
         self.timed.append(request)
+        time.sleep(self.time_one_s)
         text = self.answer(request)
         return Generation(text=text, output_tokens=len(text.split()), latency_ms=12.0, ttft_ms=3.0)
 

@@ -198,6 +198,11 @@ class LadderSpec(_Strict):
     latency_samples: int = Field(
         default=20, ge=0, description="Requests timed one at a time per rung for latency."
     )
+    latency_budget_s: float = Field(
+        default=60,
+        gt=0,
+        description="Most seconds spent timing single requests per rung (at least one is timed).",
+    )
 
     @model_validator(mode="after")
     def _known_rungs(self) -> LadderSpec:

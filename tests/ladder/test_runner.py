@@ -88,11 +88,33 @@ def test_latency_is_timed_one_request_at_a_time_after_warm_batches(json_task: Pa
 def test_local_timing_warms_up_when_nothing_was_batched(json_task: Path) -> None:
     _run(json_task, ScriptedGenerator(), ["zero_shot"], limit=None)
     store = Store(json_task)
-    store._db.execute("DELETE FROM outputs WHERE key LIKE 'timed:%'")  # noqa: SLF001
+    store._db.execute("DELETE FROM outputs WHERE key LIKE 'tim%'")  # noqa: SLF001
     store.close()
     gen = ScriptedGenerator()
     _run(json_task, gen, ["zero_shot"])
     assert gen.batches == [] and len(gen.timed) == 2  # one warm-up, one measured
+
+
+def test_timing_stops_at_its_budget_and_the_rest_is_batched(tmp_path: Path) -> None:
+    folder = _big_task(tmp_path)  # 12 items
+    task_file = folder / "tunegate.yaml"
+    task_file.write_text(
+        task_file.read_text().replace(
+            "latency_samples: 1", "latency_samples: 5\n  latency_budget_s: 0.001"
+        )
+    )
+    gen = ScriptedGenerator(time_one_s=0.01)
+    res = _run(folder, gen, ["zero_shot"])
+    out = res.rungs[0].outputs
+    assert len(gen.timed) == 1 and len(out.latencies_ms) == 1  # at least one, then the budget
+    assert sorted(_users(gen.generated) + _users(gen.timed)) == sorted(
+        f"Message: question number {i}" for i in range(12)
+    )
+    assert _users(gen.batches[-1]) == [f"Message: question number {i}" for i in range(1, 5)]
+    again = ScriptedGenerator()
+    res2 = _run(folder, again, ["zero_shot"])  # the sample is marked done: nothing is re-timed
+    assert again.batches == [] and again.timed == []
+    assert res2.rungs[0].outputs.latencies_ms == out.latencies_ms
 
 
 class _Flaky(ScriptedGenerator):

@@ -17,6 +17,7 @@ from tunegate.models.base import Generation, Generator, GenRequest, Progress
 from tunegate.store import Store
 
 TIMED = "timed:"  # prefix of the keys under which single-request timings are stored
+TIMING_DONE = "timing-done:"  # marks a rung's timing sample as complete (budget reached)
 
 
 def adapter_id(path: str | None) -> str | None:
@@ -89,3 +90,18 @@ def generate_missing(
         )
         out.update({key: g for (key, _, _), g in zip(chunk, gens, strict=True)})
     return out
+
+
+def _timing_key(sample_keys: Sequence[str]) -> str:
+    return TIMING_DONE + hashlib.sha256("".join(sample_keys).encode()).hexdigest()
+
+
+def timing_done(store: Store, sample_keys: Sequence[str]) -> bool:
+    """Whether this sample of requests was already timed to completion (or to its budget)."""
+    return bool(sample_keys) and bool(store.outputs([_timing_key(sample_keys)]))
+
+
+def mark_timing_done(
+    store: Store, sample_keys: Sequence[str], rung: str, run_id: str | None, timed: int
+) -> None:
+    store.put_outputs([(_timing_key(sample_keys), rung, "", {"timed": timed})], run_id)

@@ -129,38 +129,45 @@ def run_rung(
     bars: LadderProgress,
     chunk_size: int,
 ) -> tuple[RungOutputs, list[dict[str, str]]]:
-    """Answer, time and assemble one rung's outputs; return them with its first prompt."""
+    """Answer, time and assemble one rung's outputs; return them with its first prompt.
+
+    Items past the timing sample are generated in batches first (which also warms the model);
+    then the sample is timed one request at a time within the latency budget; sample items the
+    budget left untimed are batched last.
+    """
     reqs = rung.build(ctx, examples)
     model = model_label(ctx, rung)
     adapter = cache.adapter_id(reqs[0].adapter) if reqs and reqs[0].adapter else None
     keys = [cache.request_key(model, rung.name, r, adapter) for r in reqs]
     n_timed = timed_count(ctx.task.ladder.latency_samples, len(reqs))
-    found = cache.cached(ctx.store, keys + [cache.TIMED + k for k in keys[:n_timed]])
-    todo = [
-        (keys[i], examples[i].id, reqs[i])
-        for i in range(n_timed, len(reqs))
-        if keys[i] not in found
-    ]
-    untimed = [
-        i for i in range(n_timed) if keys[i] not in found and cache.TIMED + keys[i] not in found
-    ]
-    bar = bars.rung(rung.name, total=len(reqs), done=len(reqs) - len(todo) - len(untimed))
-    answers = dict(found)
-    answers.update(
-        cache.generate_missing(
-            ctx.store,
-            run_id,
-            rung.name,
-            lambda: generators.get(rung.backend),
-            todo,
-            chunk_size,
-            bar.advance,
+    answers = cache.cached(ctx.store, keys + [cache.TIMED + k for k in keys[:n_timed]])
+    timing_done = cache.timing_done(ctx.store, keys[:n_timed])
+    todo = [i for i in range(n_timed, len(reqs)) if keys[i] not in answers]
+    missing = sum(1 for k in keys[:n_timed] if k not in answers)
+    bar = bars.rung(rung.name, total=len(reqs), done=len(reqs) - len(todo) - missing)
+
+    def batch(idx: list[int]) -> None:
+        items = [(keys[i], examples[i].id, reqs[i]) for i in idx]
+        answers.update(
+            cache.generate_missing(
+                ctx.store,
+                run_id,
+                rung.name,
+                lambda: generators.get(rung.backend),
+                items,
+                chunk_size,
+                bar.advance,
+            )
         )
-    )
+
+    batch(todo)
     samples = list(zip(keys[:n_timed], reqs[:n_timed], examples[:n_timed], strict=True))
-    timings = _time_samples(ctx, rung, samples, answers, generators, bool(todo), run_id, bar)
-    gens = [answers[k] if k in answers else timings[i] for i, k in enumerate(keys)]
-    outputs = _assemble(ctx, rung, model, examples, gens, timings)
+    timings = _time_samples(
+        ctx, rung, samples, answers, generators, bool(todo), timing_done, run_id, bar
+    )
+    batch([i for i in range(n_timed) if keys[i] not in answers])
+    gens = [answers[k] for k in keys]
+    outputs = _assemble(rung, model, examples, gens, timings)
     return outputs, (reqs[0].messages if reqs else [])
 
 
@@ -171,20 +178,29 @@ def _time_samples(
     answers: dict[str, Generation],
     generators: Generators,
     warm: bool,
+    done: bool,
     run_id: str | None,
     bar: RungBar,
 ) -> list[Generation]:
-    """Latency as a user sees it: each sample request alone (stored, so a re-run reuses it)."""
-    out: list[Generation] = []
+    """Latency as a user sees it: sample requests one at a time, until `latency_samples` are
+    timed or `latency_budget_s` is spent. Timings are stored (with a marker once the sample is
+    complete), so a re-run reuses them; a timed answer also serves as the item's answer."""
+    out = [answers[cache.TIMED + k] for k, _, _ in samples if cache.TIMED + k in answers]
+    if done or not samples:
+        return out
+    budget = ctx.task.ladder.latency_budget_s
+    start: float | None = None
     for key, req, ex in samples:
         tkey = cache.TIMED + key
         if tkey in answers:
-            out.append(answers[tkey])
             continue
+        if start is not None and out and time.perf_counter() - start > budget:
+            break
         gen = generators.get(rung.backend)
         if not warm and rung.backend == "local":
             gen.time_one(req)  # the first call pays for loading and compiling: not a user's latency
             warm = True
+        start = start or time.perf_counter()
         bar.note("timing")
         g = gen.time_one(req)
         out.append(g)
@@ -193,14 +209,16 @@ def _time_samples(
             if key not in answers:
                 rows.append((key, rung.name, ex.id, g.to_json()))
             ctx.store.put_outputs(rows, run_id)
+            answers[tkey] = g
         if key not in answers:
+            answers[key] = g
             bar.advance(1, g.output_tokens)
     bar.note("")
+    cache.mark_timing_done(ctx.store, [k for k, _, _ in samples], rung.name, run_id, len(out))
     return out
 
 
 def _assemble(
-    ctx: Context,
     rung: Rung,
     model: str,
     examples: Sequence[Example],

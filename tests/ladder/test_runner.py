@@ -186,10 +186,12 @@ def test_signals_measured_compared_with_the_baseline_and_stored(tmp_path: Path) 
             return '{"type": "question", "priority": "high"}'
         return json.dumps(truth[req.messages[-1]["content"]])
 
-    res = diagnose(folder, DiagnoseOptions(rungs=["zero_shot", "constrained"]),
+    rungs = ["zero_shot", "constrained", "few_shot_constrained"]
+    res = diagnose(folder, DiagnoseOptions(rungs=rungs),
                    generators=Generators(local=lambda: ScriptedGenerator(answer)),
                    embedder=BagOfWords())  # fmt: skip
-    zero, con = res.rungs
+    zero, con, shots = res.rungs
+    assert shots.parent == "constrained"
     assert zero.metric("format.schema_valid").value == 0.0  # type: ignore[union-attr]
     assert con.metric("format.schema_valid").value == 1.0  # type: ignore[union-attr]
     assert con.metric("knowledge.field_accuracy").value == 1.0  # type: ignore[union-attr]
@@ -201,8 +203,16 @@ def test_signals_measured_compared_with_the_baseline_and_stored(tmp_path: Path) 
         by_name["format.schema_valid"]["diff"] == 1.0
         and by_name["format.schema_valid"]["a"] == "zero_shot"
     )
+    pairs = {(c["a"], c["b"]) for c in res.comparisons}
+    assert pairs == {("zero_shot", "constrained"), ("zero_shot", "few_shot_constrained"),
+                     ("constrained", "few_shot_constrained")}  # fmt: skip
     table = res.summary_json()["table"]
-    assert table["best"]["format"] == ["constrained"]
+    assert table["best"]["format"] == ["constrained", "few_shot_constrained"]
+    row = table["rows"][2]
+    assert row["parent"] == "constrained"
+    assert [(c["a"], c["name"]) for c in row["vs_parent"]] == [
+        ("constrained", "knowledge.field_accuracy")
+    ]
     store = Store(folder)
     back = load(store)
     store.close()

@@ -32,7 +32,9 @@ def _comparison(b: str, name: str, diff: float, p: float) -> dict[str, object]:
 
 
 def _result() -> DiagnoseResult:
-    rungs = [_rung("zero_shot", 0.2, 0.3, 900), _rung("constrained", 1.0, 0.3, 1100, errors=2)]
+    rungs = [_rung("zero_shot", 0.2, 0.3, 900), _rung("constrained", 1.0, 0.3, 1100, errors=2),
+             _rung("rag", 1.0, 0.5, 1500)]  # fmt: skip
+    rungs[1].parent, rungs[2].parent = "zero_shot", "constrained"
     res = DiagnoseResult("run-1", "demo", [str(i) for i in range(10)], rungs,
                          skipped={"rag": "no docs folder in the task (set `docs:`)"})  # fmt: skip
     res.primary = "knowledge.field_accuracy"
@@ -40,6 +42,8 @@ def _result() -> DiagnoseResult:
         _comparison("constrained", "format.schema_valid", 0.8, 0.0001),
         _comparison("constrained", "knowledge.field_accuracy", 0.0, 1.0),
         _comparison("constrained", "format.keys_extra", -0.5, 0.001),
+        _comparison("rag", "knowledge.field_accuracy", 0.2, 0.01),
+        {**_comparison("rag", "knowledge.field_accuracy", 0.2, 0.02), "a": "constrained"},
     ]
     return res
 
@@ -48,10 +52,13 @@ def test_table_data_best_per_signal_and_verdicts() -> None:
     table = build_table(_result())
     assert table["columns"] == ["format", "knowledge", "$/month", "p95 ms"]
     assert table["best"] == {
-        "format": ["constrained"],
+        "format": ["constrained", "rag"],
+        "knowledge": ["rag"],
         "p95 ms": ["zero_shot"],
     }
-    zero, con = table["rows"]
+    zero, con, rag = table["rows"]
+    assert con["parent"] is None and con["vs_parent"] == []  # its parent is the baseline
+    assert rag["parent"] == "constrained" and rag["vs_parent"][0]["p_value"] == 0.02
     assert zero["vs_baseline"] == [] and con["errors"] == 2
     assert [c["name"] for c in con["vs_baseline"]] == [
         "knowledge.field_accuracy",
@@ -70,7 +77,8 @@ def test_rendered_table_reads_as_the_story() -> None:
     assert "+0.00 no real diff" in text and "(p=1.000)" in text
     assert "format✓ p95~" in text and "format✗ p95~" in text
     assert "skipped rag: no docs folder in the task (set `docs:`)" in text
-    assert "best per signal — format: constrained;" in text
+    assert "best per signal — format: constrained, rag;" in text
+    assert "constrained: +0.20 better" in text and "(p=0.020)" in text
     assert max(len(line) for line in text.splitlines()) <= 100
 
 

@@ -19,7 +19,8 @@ class Rung:
 
     `skip(ctx)` returns a one-line reason when the rung cannot apply to this task (else None);
     `build(ctx, examples)` returns one request per example, in order; `backend` says which
-    generator answers them.
+    generator answers them; `parent` names the rung this one adds something to (it is tested
+    against it, as well as against zero-shot, when both ran).
     """
 
     name: str
@@ -27,3 +28,4 @@ class Rung:
     skip: Callable[[Context], str | None]
     build: Callable[[Context, Sequence[Example]], list[GenRequest]]
     backend: Backend = "local"
+    parent: str | None = None

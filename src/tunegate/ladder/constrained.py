@@ -26,6 +26,7 @@ RUNG = Rung(
     summary="the task's prompt, decoding constrained to the schema / label set",
     skip=unconstrainable,
     build=build,
+    parent="zero_shot",
 )
 
 FEW_SHOT = Rung(
@@ -33,4 +34,5 @@ FEW_SHOT = Rung(
     summary="retrieved few-shot examples, decoding constrained to the schema / label set",
     skip=lambda ctx: unconstrainable(ctx) or no_train(ctx),
     build=build_few_shot,
+    parent="constrained",
 )

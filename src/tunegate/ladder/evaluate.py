@@ -44,16 +44,21 @@ class Evaluator:
         res.targets = dict(signals.targets_met(self.ctx.task, scores.metrics))
 
     def compare(self, results: Sequence[RungResult]) -> list[dict[str, Any]]:
-        """Paired tests of every rung against the baseline rung, as JSON records."""
+        """Paired tests of every rung against the baseline rung and against its parent rung
+        (what it adds: examples, documents, an adapter), as JSON records."""
         from tunegate import signals
 
         if not results:
             return []
-        base = next((r for r in results if r.rung == BASELINE), results[0])
+        by_name = {r.rung: r for r in results}
+        base = by_name.get(BASELINE, results[0])
         out: list[dict[str, Any]] = []
         for r in results:
-            if r is base or base.scores is None or r.scores is None:
-                continue
-            comps = signals.compare(self.ctx.task, base.scores, r.scores, schema=self.ctx.schema)
-            out.extend(c.to_json() for c in comps)
+            parent = by_name.get(r.parent or "")
+            against = [base] if parent is None or parent is base else [base, parent]
+            for a in against:
+                if a is r or a.scores is None or r.scores is None:
+                    continue
+                comps = signals.compare(self.ctx.task, a.scores, r.scores, schema=self.ctx.schema)
+                out.extend(c.to_json() for c in comps)
         return out

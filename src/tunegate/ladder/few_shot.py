@@ -79,6 +79,7 @@ RUNG = Rung(
     summary="k training examples retrieved by similarity, free decoding",
     skip=no_train,
     build=build_retrieved,
+    parent="zero_shot",
 )
 
 FIXED = Rung(
@@ -86,4 +87,5 @@ FIXED = Rung(
     summary="the same k training examples for every item, free decoding",
     skip=no_train,
     build=build_fixed,
+    parent="zero_shot",
 )

@@ -31,4 +31,5 @@ RUNG = Rung(
     summary="base model + the latest trained adapter, constrained when the output allows",
     skip=skip,
     build=build,
+    parent="constrained",
 )

@@ -45,4 +45,5 @@ RUNG = Rung(
     summary="top-k document chunks in the prompt, constrained when the output allows",
     skip=skip,
     build=build,
+    parent="constrained",
 )

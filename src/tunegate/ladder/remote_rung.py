@@ -37,4 +37,5 @@ RUNG = Rung(
     skip=skip,
     build=build,
     backend="remote",
+    parent="constrained",
 )

@@ -24,6 +24,7 @@ class RungResult:
     outputs: RungOutputs
     prompt: list[dict[str, str]]  # the first item's messages, to show what the rung sends
     seconds: float = 0.0  # wall time of this rung in this run (near 0 when all was cached)
+    parent: str | None = None  # the rung this one builds on
     metrics: list[Metric] = field(default_factory=list)
     targets: dict[str, str] = field(default_factory=dict)
     not_measured: dict[str, str] = field(default_factory=dict)
@@ -43,6 +44,7 @@ class RungResult:
             "outputs": self.outputs.to_json(),
             "prompt": self.prompt,
             "seconds": self.seconds,
+            "parent": self.parent,
             "metrics": [m.to_json() for m in self.metrics],
             "targets": self.targets,
             "not_measured": self.not_measured,
@@ -56,6 +58,7 @@ class RungResult:
             outputs=RungOutputs.from_json(d["outputs"]),
             prompt=d["prompt"],
             seconds=d.get("seconds", 0.0),
+            parent=d.get("parent"),
             metrics=[Metric(**m) for m in d.get("metrics", [])],
             targets=d.get("targets", {}),
             not_measured=d.get("not_measured", {}),

@@ -303,7 +303,8 @@ def diagnose(
                     bars,
                     task.ladder.batch_size * opts.chunk_batches,
                 )
-                res = RungResult(rung.name, rung.summary, outputs, prompt, time.perf_counter() - t0)
+                seconds = time.perf_counter() - t0
+                res = RungResult(rung.name, rung.summary, outputs, prompt, seconds, rung.parent)
                 if evaluator is not None:
                     evaluator.measure(res)
                 store.put_result(run_id, f"rung.{rung.name}", res.to_json())

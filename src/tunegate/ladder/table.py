@@ -41,13 +41,12 @@ def _cell(r: RungResult, names: tuple[str, ...]) -> dict[str, Any] | None:
     return None
 
 
-def _verdicts(result: DiagnoseResult, rung: str, names: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for c in result.comparisons:
-        if c["b"] == rung and c["name"] in names:
-            out.append(c)
-    out.sort(key=lambda c: names.index(c["name"]))
-    return out
+def _verdicts(
+    result: DiagnoseResult, a: str | None, b: str, names: list[str]
+) -> list[dict[str, Any]]:
+    """The comparisons of rung b against rung a on `names`, in that order."""
+    found = [c for c in result.comparisons if c["a"] == a and c["b"] == b and c["name"] in names]
+    return sorted(found, key=lambda c: names.index(c["name"]))
 
 
 def build_table(result: DiagnoseResult) -> dict[str, Any]:
@@ -57,10 +56,13 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
         (col, (primary,) if col == "knowledge" else names, unit)
         for col, names, unit in SIGNAL_COLUMNS
     ]
+    names = {r.rung for r in result.rungs}
+    baseline = "zero_shot" if "zero_shot" in names else (result.rungs[0].rung if names else None)
     rows: list[dict[str, Any]] = []
     for r in result.rungs:
         cells = {col: _cell(r, names) for col, names, _ in columns}
         shown = [c["metric"] for c in (cells["knowledge"], cells["format"]) if c]
+        parent = r.parent if r.parent in names and r.parent != baseline else None
         rows.append(
             {
                 "rung": r.rung,
@@ -68,7 +70,9 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
                 "n": len(r.outputs.items),
                 "errors": r.errors,
                 "cells": cells,
-                "vs_baseline": _verdicts(result, r.rung, shown),
+                "vs_baseline": _verdicts(result, baseline, r.rung, shown),
+                "parent": parent,
+                "vs_parent": _verdicts(result, parent, r.rung, [primary]) if parent else [],
                 "targets": r.targets,
             }
         )
@@ -83,8 +87,8 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
         if len(winners) < len(vals):  # a column where every rung ties has no best
             best[col] = winners
     used = [col for col, _, _ in columns if any(row["cells"][col] for row in rows)]
-    return {"primary": primary, "columns": used, "rows": rows, "best": best,
-            "skipped": result.skipped, "wall_s": result.wall_s}  # fmt: skip
+    return {"primary": primary, "baseline": baseline, "columns": used, "rows": rows,
+            "best": best, "skipped": result.skipped, "wall_s": result.wall_s}  # fmt: skip
 
 
 def fmt_value(v: float, unit: str) -> str:
@@ -148,22 +152,29 @@ def render(table: dict[str, Any], title: str = "") -> Any:
         signals.add_row(row["rung"], str(row["errors"]), *cells)
     parts: list[Any] = [signals]
 
-    compared = [row for row in table["rows"] if row["vs_baseline"]]
+    compared = [row for row in table["rows"] if row["vs_baseline"] or row["vs_parent"]]
     with_targets = any(row["targets"] for row in table["rows"])
     if compared or with_targets:
-        baseline = next((c["a"] for row in compared for c in row["vs_baseline"]), None)
         tests = Table(header_style="bold", box=SIMPLE_HEAD)
         tests.add_column("rung", no_wrap=True)
         names = list(dict.fromkeys(c["name"] for row in compared for c in row["vs_baseline"]))
         for name in names:
-            tests.add_column(f"{name.split('.', 1)[-1]}\nvs {baseline}", no_wrap=True)
+            tests.add_column(f"{name.split('.', 1)[-1]}\nvs {table['baseline']}", no_wrap=True)
+        with_parent = any(row["vs_parent"] for row in compared)
+        if with_parent:
+            short = table["primary"].split(".", 1)[-1]
+            tests.add_column(f"{short}\nvs the rung below", no_wrap=True)
         if with_targets:
             tests.add_column("targets\n(✓ meets ~ may ✗ fails)")
         for row in table["rows"]:
             by_name = {c["name"]: c for c in row["vs_baseline"]}
             verdicts = [fmt_verdict(by_name[n], "\n") if n in by_name else "—" for n in names]
-            extra = [fmt_targets(row["targets"])] if with_targets else []
-            tests.add_row(row["rung"], *verdicts, *extra)
+            if with_parent:
+                vp = row["vs_parent"]
+                verdicts.append(f"{row['parent']}: {fmt_verdict(vp[0], chr(10))}" if vp else "—")
+            if with_targets:
+                verdicts.append(fmt_targets(row["targets"]))
+            tests.add_row(row["rung"], *verdicts)
         parts.append(tests)
     if table["best"]:
         best = "; ".join(f"{col}: {', '.join(names)}" for col, names in table["best"].items())

@@ -166,8 +166,10 @@ def diagnose(
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
     title = f"{result.task}: {summary['items']} held-out items"
-    console.print(render(summary["table"], title=title), width=None if console.is_terminal else 120)
-    console.print(
+    # Piped output gets room for the table; a terminal keeps its own width.
+    out = console if console.is_terminal else Console(width=max(console.width, 120))
+    out.print(render(summary["table"], title=title))
+    out.print(
         f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
         f"{summary['items']} items (run {result.run_id})"
     )

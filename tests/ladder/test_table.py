@@ -10,7 +10,8 @@ from tunegate.outputs import ItemOutput, Metric, RungOutputs
 
 
 def _rung(name: str, valid: float, acc: float, p95: float, errors: int = 0) -> RungResult:
-    items = [ItemOutput(str(i), "x", "x", error="boom" if i < errors else None) for i in range(10)]
+    items = [ItemOutput(str(i), "x", "x", output_tokens=32 if i == 9 else 5,
+                        error="boom" if i < errors else None) for i in range(10)]  # fmt: skip
     res = RungResult(name, f"{name} summary", RungOutputs(name, "m", items), [])
     res.metrics = [
         Metric("format.schema_valid", valid, valid - 0.1, min(valid + 0.1, 1.0), 10),
@@ -38,6 +39,7 @@ def _result() -> DiagnoseResult:
     res = DiagnoseResult("run-1", "demo", [str(i) for i in range(10)], rungs,
                          skipped={"rag": "no docs folder in the task (set `docs:`)"})  # fmt: skip
     res.primary = "knowledge.field_accuracy"
+    res.max_tokens = 32
     res.comparisons = [
         _comparison("constrained", "format.schema_valid", 0.8, 0.0001),
         _comparison("constrained", "knowledge.field_accuracy", 0.0, 1.0),
@@ -76,6 +78,9 @@ def test_rendered_table_reads_as_the_story() -> None:
     assert "+0.80 better" in text and "(p<0.001)" in text
     assert "+0.00 no real diff" in text and "(p=1.000)" in text
     assert "format✓ p95~" in text and "format✗ p95~" in text
+    assert (
+        "answers cut at output.max_tokens (32): zero_shot 1/10, constrained 1/10, rag 1/10" in text
+    )
     assert "skipped rag: no docs folder in the task (set `docs:`)" in text
     assert "best per signal — format: constrained, rag;" in text
     assert "constrained: +0.20 better" in text and "(p=0.020)" in text

@@ -76,6 +76,7 @@ class DiagnoseResult:
     skipped: dict[str, str] = field(default_factory=dict)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     primary: str | None = None
+    max_tokens: int | None = None  # the task's output budget (answers that hit it were cut)
     wall_s: float = 0.0
 
     def rung(self, name: str) -> RungResult | None:
@@ -92,6 +93,7 @@ class DiagnoseResult:
             "rungs": [r.rung for r in self.rungs],
             "skipped": self.skipped,
             "primary": self.primary,
+            "max_tokens": self.max_tokens,
             "comparisons": self.comparisons,
             "table": build_table(self),
             "wall_s": self.wall_s,
@@ -121,5 +123,6 @@ def load(store: Store, run_id: str | None = None) -> DiagnoseResult:
         skipped=summary["skipped"],
         comparisons=summary["comparisons"],
         primary=summary.get("primary"),
+        max_tokens=summary.get("max_tokens"),
         wall_s=summary.get("wall_s", 0.0),
     )

@@ -310,6 +310,7 @@ def diagnose(
                 store.put_result(run_id, f"rung.{rung.name}", res.to_json())
                 results.append(res)
         result = DiagnoseResult(run_id, task.name, [ex.id for ex in examples], results, skipped)
+        result.max_tokens = task.output.max_tokens
         if evaluator is not None:
             result.primary = evaluator.primary
             result.comparisons = evaluator.compare(results)

@@ -49,6 +49,13 @@ def _verdicts(
     return sorted(found, key=lambda c: names.index(c["name"]))
 
 
+def _cut(r: RungResult, max_tokens: int | None) -> int:
+    """Answers that stopped at the output budget (cut mid-answer, unless it ended right there)."""
+    if not max_tokens:
+        return 0
+    return sum(1 for it in r.outputs.items if it.error is None and it.output_tokens >= max_tokens)
+
+
 def build_table(result: DiagnoseResult) -> dict[str, Any]:
     """The table as data: columns, one row per rung, the best rung per column."""
     primary = result.primary or ""
@@ -69,6 +76,7 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
                 "summary": r.summary,
                 "n": len(r.outputs.items),
                 "errors": r.errors,
+                "cut": _cut(r, result.max_tokens),
                 "cells": cells,
                 "vs_baseline": _verdicts(result, baseline, r.rung, shown),
                 "parent": parent,
@@ -88,7 +96,8 @@ def build_table(result: DiagnoseResult) -> dict[str, Any]:
             best[col] = winners
     used = [col for col, _, _ in columns if any(row["cells"][col] for row in rows)]
     return {"primary": primary, "baseline": baseline, "columns": used, "rows": rows,
-            "best": best, "skipped": result.skipped, "wall_s": result.wall_s}  # fmt: skip
+            "best": best, "skipped": result.skipped, "max_tokens": result.max_tokens,
+            "wall_s": result.wall_s}  # fmt: skip
 
 
 def fmt_value(v: float, unit: str) -> str:
@@ -179,6 +188,11 @@ def render(table: dict[str, Any], title: str = "") -> Any:
     if table["best"]:
         best = "; ".join(f"{col}: {', '.join(names)}" for col, names in table["best"].items())
         parts.append(Text(f"best per signal — {best}"))
+    cut = [f"{row['rung']} {row['cut']}/{row['n']}" for row in table["rows"] if row["cut"]]
+    if cut:
+        parts.append(Text(f"answers cut at output.max_tokens ({table['max_tokens']}): "
+                          f"{', '.join(cut)} — a cut JSON answer cannot be valid; raise "
+                          "output.max_tokens", style="yellow"))  # fmt: skip
     for name, reason in table["skipped"].items():
         parts.append(Text(f"skipped {name}: {reason}", style="dim"))
     parts.append(Text("[lo–hi]: 95% confidence interval; differences are paired tests on the "

@@ -155,6 +155,12 @@ def diagnose(
         int | None,
         typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items."),
     ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            help="Fine-tuned rung: a training run id or adapter folder (default: newest)."
+        ),
+    ] = None,
     json_path: JsonOpt = None,
 ) -> None:
     """Run the prompt ladder on the held-out split and measure the five signals per rung."""
@@ -162,7 +168,7 @@ def diagnose(
     from tunegate.ladder import diagnose as run_ladder
     from tunegate.ladder.table import render
 
-    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit)
+    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter)
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
     title = f"{result.task}: {summary['items']} held-out items"

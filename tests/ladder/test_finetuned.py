@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ladder_fakes import SCHEMA, context, make_task
-from tunegate.ladder import DiagnoseOptions, diagnose, finetuned, zero_shot
+from ladder_fakes import SCHEMA, ScriptedGenerator, context, make_task
+from tunegate.errors import TunegateError
+from tunegate.ladder import DiagnoseOptions, Generators, diagnose, finetuned, zero_shot
+from tunegate.ladder.context import Context
 from tunegate.ladder.rungs import RUNGS
 from tunegate.models.base import Constraint
 from tunegate.store import Store
@@ -67,3 +69,34 @@ def test_adapter_runs_on_the_local_model(tmp_path: Path, tiny_llama: Path) -> No
     assert all(it.error is None and it.output_tokens > 0 for it in tuned.items)
     # Same prompts, same base: only the adapter can make the answers differ.
     assert [it.text for it in tuned.items] != [it.text for it in plain.items]
+
+
+def test_a_chosen_adapter_and_its_run_are_recorded(json_task: Path, tmp_path: Path) -> None:
+    _train_run(json_task, tmp_path / "first")
+    _train_run(json_task, tmp_path / "second")
+    store = Store(json_task)
+    first_run = store.runs("train")[-1].id  # oldest
+    store.close()
+    ctx = context(json_task)
+    assert ctx.adapter == str((tmp_path / "second").resolve()) and ctx.adapter_run != first_run
+    gen = ScriptedGenerator()
+    res = diagnose(json_task, DiagnoseOptions(rungs=["finetuned"], adapter=first_run),
+                   generators=Generators(local=lambda: gen), measure=False)  # fmt: skip
+    assert {r.adapter for r in gen.generated} == {str((tmp_path / "first").resolve())}
+    store = Store(json_task)
+    config = store.run(res.run_id).config
+    store.close()
+    assert config["adapter_run"] == first_run
+    assert config["adapter"] == str((tmp_path / "first").resolve())
+    # A folder can be named directly; anything else is one clear line.
+    folder_ctx = Context(
+        ctx.task, ctx.folder, ctx.dataset, ctx.store, adapter=str(tmp_path / "first")
+    )
+    assert (
+        folder_ctx.adapter == str((tmp_path / "first").resolve()) and folder_ctx.adapter_run is None
+    )
+    bad = Context(ctx.task, ctx.folder, ctx.dataset, ctx.store, adapter="train-nope")
+    with pytest.raises(
+        TunegateError, match="--adapter: 'train-nope' is neither a finished training"
+    ):
+        _ = bad.adapter

@@ -28,8 +28,10 @@ class Context:
         dataset: Dataset,
         store: Store,
         embedder: Any = None,
+        adapter: str | None = None,
     ) -> None:
         self.task = task
+        self.adapter_choice = adapter  # a training run id or an adapter folder; None: newest
         self.folder = folder
         self.dataset = dataset
         self.store = store
@@ -94,19 +96,46 @@ class Context:
         return Index.build(self.embedder, texts, self.store.root / "embeddings")
 
     @cached_property
-    def adapter(self) -> str | None:
-        """The newest finished training run's adapter folder, if one exists on disk."""
+    def _adapter(self) -> tuple[str | None, str | None]:
+        """(training run id, adapter folder) of the adapter the fine-tuned rung uses."""
+        choice = self.adapter_choice
         for run in self.store.runs("train"):
-            if run.status != "done":
+            if run.status != "done" or (choice is not None and run.id != choice):
                 continue
-            path = self.store.artifacts(run.id).get("adapter")
-            if not path:
-                continue
-            p = Path(path)
-            for candidate in (p, self.folder / p, self.store.root / p):
-                if candidate.is_dir():
-                    return str(candidate.resolve())
+            path = self._adapter_folder(self.store.artifacts(run.id).get("adapter"))
+            if path is not None:
+                return run.id, path
+            if choice is not None:
+                raise TunegateError(f"training run {choice!r} has no adapter on disk", "--adapter")
+        if choice is None:
+            return None, None
+        folder = self._adapter_folder(choice)
+        if folder is None or not (Path(folder) / "adapter_config.json").exists():
+            raise TunegateError(
+                f"{choice!r} is neither a finished training run in the store nor a PEFT "
+                "adapter folder (with adapter_config.json)",
+                "--adapter",
+            )
+        return None, folder
+
+    def _adapter_folder(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        p = Path(path)
+        for candidate in (p, self.folder / p, self.store.root / p):
+            if candidate.is_dir():
+                return str(candidate.resolve())
         return None
+
+    @property
+    def adapter(self) -> str | None:
+        """The adapter folder: the chosen one, else the newest finished training run's."""
+        return self._adapter[1]
+
+    @property
+    def adapter_run(self) -> str | None:
+        """The training run that made `adapter` (None for a folder given directly)."""
+        return self._adapter[0]
 
 
 def read_style_refs(path: Path) -> list[str]:

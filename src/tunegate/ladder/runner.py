@@ -45,6 +45,12 @@ class DiagnoseOptions:
         default=4,
         metadata={"help": "Batches generated (and stored) together; the resume granularity."},
     )
+    adapter: str | None = field(
+        default=None,
+        metadata={
+            "help": "Fine-tuned rung: this training run id or adapter folder (default: newest)."
+        },
+    )
 
 
 class Generators:
@@ -269,7 +275,7 @@ def diagnose(
     opts = options or DiagnoseOptions()
     task, folder = load_task(path)
     store = Store(folder)
-    ctx = Context(task, folder, load_dataset(task, folder), store, embedder)
+    ctx = Context(task, folder, load_dataset(task, folder), store, embedder, opts.adapter)
     examples = held_out(ctx, opts.limit)
     chosen, skipped = select(ctx, opts.rungs)
     gens = generators or Generators()
@@ -282,6 +288,9 @@ def diagnose(
         "items": len(examples),
         "model": ctx.model_id,
     }
+    if any(r.name == "finetuned" for r in chosen):
+        config["adapter"] = ctx.adapter
+        config["adapter_run"] = ctx.adapter_run
     run_id = store.start_run(RUN_KIND, config)
     evaluator = None
     if measure:

@@ -191,8 +191,9 @@ def render(table: dict[str, Any], title: str = "") -> Any:
     cut = [f"{row['rung']} {row['cut']}/{row['n']}" for row in table["rows"] if row["cut"]]
     if cut:
         parts.append(Text(f"answers cut at output.max_tokens ({table['max_tokens']}): "
-                          f"{', '.join(cut)} — a cut JSON answer cannot be valid; raise "
-                          "output.max_tokens", style="yellow"))  # fmt: skip
+                          f"{', '.join(cut)} (a cut JSON answer cannot be valid, even "
+                          "constrained: raise output.max_tokens if they should finish)",
+                          style="yellow"))  # fmt: skip
     for name, reason in table["skipped"].items():
         parts.append(Text(f"skipped {name}: {reason}", style="dim"))
     parts.append(Text("[lo–hi]: 95% confidence interval; differences are paired tests on the "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,17 @@ def test_unknown_rung_in_the_task_file_is_one_line(tmp_path: Path) -> None:
         TunegateError, match=r"ladder: unknown rung 'zero-shot' \(did you mean 'zero_shot'\?\)"
     ):
         context(folder)
+
+
+def test_cli_rejects_an_unknown_rung_in_one_line(json_task: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunegate", "diagnose", str(json_task), "--rungs", "zero_shot,ragg"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: --rungs: unknown rung 'ragg' (did you mean 'rag'?); expected one of zero_shot, "
+        "few_shot_fixed, few_shot, constrained, few_shot_constrained, rag, finetuned, remote"
+    ]

@@ -31,16 +31,10 @@ def _diagnose(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
 
 
 def _demo(tmp_path: Path, **ladder: int) -> Path:
-    """A copy of the demo task (no run store), with ladder settings overridden.
-
-    output.max_tokens is raised to 160: greedy SmolLM2 fills the schema's 80-character summary
-    with digit runs of one token per character, so a constrained answer can need ~125 tokens,
-    and one cut at 96 is not valid JSON whatever the constraint.
-    """
+    """A copy of the demo task (no run store), with ladder settings overridden."""
     folder = copy_example("support-tickets", tmp_path)
     task_file = folder / "tunegate.yaml"
     task = yaml.safe_load(task_file.read_text(encoding="utf-8"))
-    task["output"]["max_tokens"] = max(task["output"].get("max_tokens", 0), 160)
     task.setdefault("ladder", {}).update(ladder)
     task_file.write_text(yaml.safe_dump(task, sort_keys=False), encoding="utf-8")
     return folder

@@ -145,6 +145,44 @@ def report(
 
 
 @app.command()
+def diagnose(
+    task: TaskArg = Path("."),
+    rungs: Annotated[
+        str | None,
+        typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply)."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items."),
+    ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            help="Fine-tuned rung: a training run id or adapter folder (default: newest)."
+        ),
+    ] = None,
+    json_path: JsonOpt = None,
+) -> None:
+    """Run the prompt ladder on the held-out split and measure the five signals per rung."""
+    from tunegate.ladder import DiagnoseOptions, parse_rungs
+    from tunegate.ladder import diagnose as run_ladder
+    from tunegate.ladder.table import render
+
+    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter)
+    result = run_ladder(task, options, console=err_console)
+    summary = result.summary_json()
+    title = f"{result.task}: {summary['items']} held-out items"
+    # Piped output gets room for the table; a terminal keeps its own width.
+    out = console if console.is_terminal else Console(width=max(console.width, 120))
+    out.print(render(summary["table"], title=title))
+    out.print(
+        f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
+        f"{summary['items']} items (run {result.run_id})"
+    )
+    _write_json(json_path, result.to_json())
+
+
+@app.command()
 def train(
     task: TaskArg,
     preset: Annotated[

@@ -169,15 +169,16 @@ class RemoteSpec(_Strict):
     )
 
 
+# The ladder's rungs, cheapest first (tunegate.ladder.rungs defines each one).
 RUNG_NAMES = (
     "zero_shot",
+    "few_shot_fixed",
     "few_shot",
     "constrained",
     "few_shot_constrained",
     "rag",
     "finetuned",
     "remote",
-    "optimized",
 )
 
 
@@ -196,6 +197,11 @@ class LadderSpec(_Strict):
     )
     latency_samples: int = Field(
         default=20, ge=0, description="Requests timed one at a time per rung for latency."
+    )
+    latency_budget_s: float = Field(
+        default=60,
+        gt=0,
+        description="Most seconds spent timing single requests per rung (at least one is timed).",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,31 @@
+"""A rung: a name, why it might not apply, and how it turns test examples into requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from tunegate.data.examples import Example
+from tunegate.ladder.context import Context
+from tunegate.models.base import GenRequest
+
+Backend = Literal["local", "remote"]
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of the ladder.
+
+    `skip(ctx)` returns a one-line reason when the rung cannot apply to this task (else None);
+    `build(ctx, examples)` returns one request per example, in order; `backend` says which
+    generator answers them; `parent` names the rung this one adds something to (it is tested
+    against it, as well as against zero-shot, when both ran).
+    """
+
+    name: str
+    summary: str
+    skip: Callable[[Context], str | None]
+    build: Callable[[Context, Sequence[Example]], list[GenRequest]]
+    backend: Backend = "local"
+    parent: str | None = None

@@ -1,0 +1,158 @@
+"""What every rung reads: the task, its split, its label set, the embedder and the indexes built
+from the training examples and the documents (each built once, on first use)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from tunegate.data.examples import Example, input_text
+from tunegate.data.split import Dataset
+from tunegate.errors import TunegateError
+from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
+from tunegate.ladder.retrieve import Index, MemoEncoder
+from tunegate.models.resolve import DEFAULT_MODEL
+from tunegate.spec import Task, output_schema
+from tunegate.store import Store
+
+
+class Context:
+    """One diagnose run's shared inputs. The embedder loads only when something embeds."""
+
+    def __init__(
+        self,
+        task: Task,
+        folder: Path,
+        dataset: Dataset,
+        store: Store,
+        embedder: Any = None,
+        adapter: str | None = None,
+    ) -> None:
+        self.task = task
+        self.adapter_choice = adapter  # a training run id or an adapter folder; None: newest
+        self.folder = folder
+        self.dataset = dataset
+        self.store = store
+        # One memoizing encoder for retrieval and signals; MiniLM unless one is given.
+        self.embedder = MemoEncoder(embedder)
+
+    @property
+    def train(self) -> list[Example]:
+        return self.dataset.train
+
+    @cached_property
+    def schema(self) -> dict[str, Any] | None:
+        return output_schema(self.task, self.folder) if self.task.output.type == "json" else None
+
+    @cached_property
+    def labels(self) -> tuple[str, ...] | None:
+        """The label set: output.labels, else the training targets by frequency (then name)."""
+        if self.task.output.type != "label":
+            return None
+        if self.task.output.labels:
+            return tuple(self.task.output.labels)
+        counts = Counter(ex.target.strip() for ex in self.train if ex.target.strip())
+        return tuple(sorted(counts, key=lambda lab: (-counts[lab], lab)))
+
+    @cached_property
+    def model_id(self) -> str:
+        """The local base model as it enters cache keys: its name, or its resolved path."""
+        if self.task.model is None:
+            return DEFAULT_MODEL
+        p = Path(self.task.model).expanduser()
+        return str((self.folder / p).resolve() if not p.is_absolute() else p)
+
+    @cached_property
+    def train_index(self) -> Index:
+        """Nearest-neighbour index over the training inputs (for retrieved few-shot examples)."""
+        texts = [input_text(ex) for ex in self.train]
+        return Index.build(self.embedder, texts, self.store.root / "embeddings")
+
+    @cached_property
+    def doc_chunks(self) -> list[Chunk]:
+        if not self.task.docs:
+            return []
+        return chunk_docs(read_docs(self.folder / self.task.docs))
+
+    @cached_property
+    def docs_text(self) -> str | None:
+        """All documents as one text (for the doc-dependence figures of the knowledge signal)."""
+        if not self.task.docs:
+            return None
+        return "\n\n".join(text for _, text in read_docs(self.folder / self.task.docs)) or None
+
+    @cached_property
+    def style_refs(self) -> list[str] | None:
+        """The task's style reference texts: a .txt file (one per line) or .jsonl with `text`."""
+        if not self.task.style_refs:
+            return None
+        return read_style_refs(self.folder / self.task.style_refs)
+
+    @cached_property
+    def doc_index(self) -> Index:
+        texts = [c.text for c in self.doc_chunks]
+        return Index.build(self.embedder, texts, self.store.root / "embeddings")
+
+    @cached_property
+    def _adapter(self) -> tuple[str | None, str | None]:
+        """(training run id, adapter folder) of the adapter the fine-tuned rung uses."""
+        choice = self.adapter_choice
+        for run in self.store.runs("train"):
+            if run.status != "done" or (choice is not None and run.id != choice):
+                continue
+            path = self._adapter_folder(self.store.artifacts(run.id).get("adapter"))
+            if path is not None:
+                return run.id, path
+            if choice is not None:
+                raise TunegateError(f"training run {choice!r} has no adapter on disk", "--adapter")
+        if choice is None:
+            return None, None
+        folder = self._adapter_folder(choice)
+        if folder is None or not (Path(folder) / "adapter_config.json").exists():
+            raise TunegateError(
+                f"{choice!r} is neither a finished training run in the store nor a PEFT "
+                "adapter folder (with adapter_config.json)",
+                "--adapter",
+            )
+        return None, folder
+
+    def _adapter_folder(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        p = Path(path)
+        for candidate in (p, self.folder / p, self.store.root / p):
+            if candidate.is_dir():
+                return str(candidate.resolve())
+        return None
+
+    @property
+    def adapter(self) -> str | None:
+        """The adapter folder: the chosen one, else the newest finished training run's."""
+        return self._adapter[1]
+
+    @property
+    def adapter_run(self) -> str | None:
+        """The training run that made `adapter` (None for a folder given directly)."""
+        return self._adapter[0]
+
+
+def read_style_refs(path: Path) -> list[str]:
+    """Reference texts for the style signal, one per line (.txt) or per `text` field (.jsonl)."""
+    if not path.exists():
+        raise TunegateError("style references file not found (task field `style_refs`)", str(path))
+    if path.suffix.lower() in (".jsonl", ".json", ".csv"):
+        from tunegate.data.load import read_rows
+
+        refs = []
+        for n, row in read_rows(path):
+            if not isinstance(row.get("text"), str):
+                raise TunegateError("expected a `text` field holding a string", f"{path}:{n}")
+            refs.append(row["text"])
+    else:
+        refs = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    refs = [r for r in refs if r.strip()]
+    if not refs:
+        raise TunegateError("no reference texts in the file", str(path))
+    return refs

@@ -14,9 +14,7 @@ MESSAGES = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "
 
 def test_chat_completion_and_the_same_answer_streamed(tiny_server: str) -> None:
     oa = client(tiny_server)
-    full = oa.chat.completions.create(
-        model="tiny", messages=MESSAGES, max_tokens=12, temperature=0
-    )
+    full = oa.chat.completions.create(model="tiny", messages=MESSAGES, max_tokens=12, temperature=0)
     assert full.object == "chat.completion" and full.model == "tiny"
     (choice,) = full.choices
     assert choice.message.role == "assistant" and choice.finish_reason == "length"
@@ -65,9 +63,7 @@ def test_adapter_by_name_changes_the_answer(tiny_server: str) -> None:
     assert names == ["tiny", "tiny-lora"]
     assert oa.models.retrieve("tiny-lora").id == "tiny-lora"
     texts = {
-        name: oa.chat.completions.create(
-            model=name, messages=MESSAGES, max_tokens=8, temperature=0
-        )
+        name: oa.chat.completions.create(model=name, messages=MESSAGES, max_tokens=8, temperature=0)
         .choices[0]
         .message.content
         for name in names

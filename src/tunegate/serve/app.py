@@ -40,6 +40,7 @@ from tunegate.serve.table import ModelTable, Served
 __all__ = ["build_app"]
 
 MIN_TEMPERATURE = 1e-4  # below this, sampling is greedy decoding (and cannot overflow)
+MIN_TOP_P = 1e-6  # below this (down to float32's zero), top_p keeps the most likely token
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": what, "content": {"application/json": {}}}
     for code, what in (
@@ -96,7 +97,8 @@ def build_app(engine: Engine, table: ModelTable, config: ServeConfig, metrics: M
         if temperature < MIN_TEMPERATURE:
             temperature = 0.0
         seed = body.seed if body.seed is not None else secrets.randbits(62)
-        return {"temperature": temperature, "top_p": body.top_p or 1.0, "seed": seed}
+        top_p = max(MIN_TOP_P, body.top_p) if body.top_p is not None else 1.0
+        return {"temperature": temperature, "top_p": top_p, "seed": seed}
 
     async def answer(
         request: Request,

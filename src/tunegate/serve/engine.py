@@ -144,6 +144,7 @@ class Engine:
         self._cond = threading.Condition()
         self._stopping = False
         self._running = 0
+        self._stop_ids = frozenset(generator.stop_ids)
         self._batch_s = 1.0  # moving average of batch wall time, for Retry-After
         self._thread = threading.Thread(target=self._loop, name="tunegate-batcher", daemon=True)
         metrics.watch_queue(lambda: len(self._waiting), lambda: self._running)
@@ -251,40 +252,59 @@ class Engine:
         ready = [j for j in jobs if self._admit(j)]
         if not ready:
             return
-        stop_ids = set(self.generator.stop_ids)
 
         def on_token(i: int, token: int) -> bool:
-            job = ready[i]
-            if job.cancelled is None and time.monotonic() > job.deadline:
-                job.cancel("timeout")
-            if job.cancelled is not None:
-                return False
-            tracker = job.tracker
-            if tracker is None or token in stop_ids:
-                return True
-            new = tracker.push(token)
-            if new and job.stream:
-                job.sink.put(Delta(job.index, new))
-            return tracker.cut is None
+            return self._on_token(ready, i, token)
 
         def progress(items: int, _tokens: int) -> None:
             self.metrics.batch_size.observe(items)
 
         t0 = time.perf_counter()
+        gens: list[Generation | None]
         try:
             gens = self.generator.generate([j.request for j in ready], progress, on_token)
-        except TunegateError as exc:  # cannot happen after validation; never let one job sink all
-            log.warning("batch refused (%s); running its jobs one by one", exc)
+        except Exception:  # one job's settings broke the batch: run each alone, fail only it
+            log.exception("batch of %d failed; running its jobs one by one", len(ready))
             gens = [self._alone(j) for j in ready]
         self._batch_s = 0.7 * self._batch_s + 0.3 * (time.perf_counter() - t0)
         for job, gen in zip(ready, gens, strict=True):
-            self._finish(job, gen)
+            if gen is not None:
+                self._finish(job, gen)
 
-    def _alone(self, job: Job) -> Generation:
+    def _alone(self, job: Job) -> Generation | None:
+        """Run `job` in a batch of its own; on failure report it (500) and return None."""
+        if job.tracker is not None:
+            job.tracker.tokens.clear()  # its text so far was sent; the rerun only adds to it
+            job.tracker.cut = None
+        single = [job]
+
+        def on_token(_: int, token: int) -> bool:
+            return self._on_token(single, 0, token)
+
         try:
-            return self.generator.generate([job.request])[0]
-        except TunegateError as exc:
-            return Generation(text="", error=exc.message)
+            return self.generator.generate([job.request], None, on_token)[0]
+        except Exception as exc:
+            log.exception("request failed alone")
+            job.sink.put(
+                Failed(job.index, ApiError(500, f"generation failed: {type(exc).__name__}"))
+            )
+            return None
+
+    def _on_token(self, jobs: list[Job], i: int, token: int) -> bool:
+        """Stream the token's text, apply stop strings; False stops job `i` (cancelled, timed
+        out, or ended by a stop string)."""
+        job = jobs[i]
+        if job.cancelled is None and time.monotonic() > job.deadline:
+            job.cancel("timeout")
+        if job.cancelled is not None:
+            return False
+        tracker = job.tracker
+        if tracker is None or token in self._stop_ids:
+            return True
+        new = tracker.push(token)
+        if new and job.stream:
+            job.sink.put(Delta(job.index, new))
+        return tracker.cut is None
 
     def _finish(self, job: Job, gen: Generation) -> None:
         model = job.model

@@ -260,7 +260,7 @@ class Engine:
             self.metrics.batch_size.observe(items)
 
         t0 = time.perf_counter()
-        gens: list[Generation | None]
+        gens: Sequence[Generation | None]
         try:
             gens = self.generator.generate([j.request for j in ready], progress, on_token)
         except Exception:  # one job's settings broke the batch: run each alone, fail only it

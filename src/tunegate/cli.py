@@ -190,7 +190,8 @@ def serve(
         timeout_s=timeout,
     )
     pairs = [parse_adapter(a) for a in adapter or []]
-    run_server(task, config, pairs, model, echo=console.print)
+    echo = lambda line: console.print(line, soft_wrap=True, markup=False, highlight=False)  # noqa: E731
+    run_server(task, config, pairs, model, echo=echo)
 
 
 def _write_json(path: Path | None, payload: object) -> None:

@@ -40,25 +40,25 @@ class ModelTable:
     def __post_init__(self) -> None:
         self.names.setdefault(self.base_name, Served())
 
-    def add_adapter(
-        self, name: str, folder: Path, default: Constraint | None = None, *, alias: bool = False
-    ) -> None:
-        """Serve `folder` as `name`; with `alias`, `name` points at an adapter already added."""
+    def add_adapter(self, name: str, folder: Path, default: Constraint | None = None) -> None:
+        """Serve the PEFT adapter in `folder` as `name`."""
+        self._free(name)
+        if not (folder / "adapter_config.json").exists():
+            raise TunegateError(
+                f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)",
+                str(folder),
+            )
+        self.adapters[name] = folder
+        self.names[name] = Served(name, default)
+
+    def add_alias(self, name: str, target: str) -> None:
+        """Let `name` mean what the already served `target` means."""
+        self._free(name)
+        self.names[name] = self.names[target]
+
+    def _free(self, name: str) -> None:
         if not name or name in self.names:
             raise TunegateError(f"model name {name!r} is empty or already taken")
-        if not alias:
-            if not (folder / "adapter_config.json").exists():
-                raise TunegateError(
-                    f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)",
-                    str(folder),
-                )
-            self.adapters[name] = folder
-            self.names[name] = Served(name, default)
-            return
-        target = next((n for n, f in self.adapters.items() if f == folder), None)
-        if target is None:
-            raise TunegateError(f"alias {name!r} points at an adapter not loaded", str(folder))
-        self.names[name] = Served(target, default)
 
     def lookup(self, name: str) -> Served | None:
         return self.names.get(name)
@@ -125,7 +125,7 @@ def task_table(
         table.add_adapter(run_id, path, default)
     if runs and name is not None and name not in table.names:
         latest = next((r for r in runs if r[2] == 1.0), runs[0])
-        table.add_adapter(name, latest[1], default, alias=True)
+        table.add_alias(name, latest[0])
     for adapter_name, folder in adapters or []:
         table.add_adapter(adapter_name, folder, default)
     return table

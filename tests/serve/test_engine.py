@@ -48,6 +48,18 @@ def test_concurrent_requests_decode_in_one_batch(tiny_llama: Path) -> None:
     assert m['tunegate_batch_size_bucket{le="1.0"}'] < m["tunegate_batch_size_count"]
 
 
+def test_a_short_request_is_answered_before_its_batch_ends(tiny_llama: Path) -> None:
+    with serving(tiny_table(tiny_llama), max_tokens_cap=900, batch_wait_ms=100) as (url, _):
+        with ThreadPoolExecutor(2) as pool:
+            long = pool.submit(_post_all, url, [chat_body(max_tokens=900)])
+            short = pool.submit(_post_all, url, [chat_body(max_tokens=3)], 0.02)
+            assert short.result()[0].json()["usage"]["completion_tokens"] == 3
+            assert not long.done()  # its row is still decoding in the same batch
+            assert long.result()[0].json()["usage"]["completion_tokens"] == 900
+        m = metrics(url)
+    assert m["tunegate_batch_size_count"] == 1 and m["tunegate_batch_size_sum"] == 2
+
+
 def test_full_queue_answers_429_with_retry_after(tiny_llama: Path) -> None:
     import openai
     import pytest

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def cli_server(trained_task: Path) -> Iterator[str]:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     found = re.search(r"on (http://127\.0\.0\.1:\d+)/v1", line)
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain the access log
     try:
         assert found, line
         yield found.group(1)

@@ -13,7 +13,7 @@ _EXPORTS = {
     "ServeConfig": "config", "API_KEY_ENV": "config", "is_loopback": "config",
     "ModelTable": "table", "task_table": "table", "parse_adapter": "table",
     "Loaded": "server", "load": "server", "running": "server", "serve": "server",
-    "build_app": "app", "Engine": "engine", "ServeGenerator": "engine",
+    "build_app": "app", "Engine": "engine", "ServeGenerator": "generator",
 }  # fmt: skip
 __all__ = sorted(_EXPORTS)
 

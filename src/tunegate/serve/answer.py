@@ -35,9 +35,7 @@ class Shape:
 
 def _usage(done: Sequence[Done]) -> dict[str, Any]:
     return usage(
-        sum(d.generation.input_tokens for d in done),
-        sum(d.generation.output_tokens for d in done),
-        sum(int(d.generation.extra.get("cached_tokens", 0)) for d in done),
+        sum(d.generation.input_tokens for d in done), sum(d.generation.output_tokens for d in done)
     )
 
 

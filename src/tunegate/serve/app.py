@@ -20,8 +20,9 @@ from tunegate.models.base import Constraint, GenRequest
 from tunegate.serve import errors
 from tunegate.serve.answer import Shape, collect, events
 from tunegate.serve.config import ServeConfig
-from tunegate.serve.engine import Engine, Job, RawRequest, Sink
+from tunegate.serve.engine import Engine, Job, Sink
 from tunegate.serve.errors import ApiError
+from tunegate.serve.generator import RawRequest
 from tunegate.serve.guard import Guard
 from tunegate.serve.metrics import CONTENT_TYPE, Metrics
 from tunegate.serve.protocol import (

@@ -5,9 +5,10 @@ HTTP handlers run on the event loop; they `submit` jobs into a bounded waiting l
 with Retry-After) and read the job's events from a `Sink` (an asyncio queue fed from the worker
 thread). The worker takes up to `max_batch` waiting jobs, waits `batch_wait_s` for more to
 arrive when the list is short, compiles each job's constraint (a bad schema fails that job
-alone), and runs one `LocalGenerator.generate` call over them. Its `on_token` hook streams
-text, applies stop strings, and returns False for a job whose client went away or whose time
-ran out, which ends that row at once and frees its place in the batch.
+alone), and runs one `generate` call over them. Its `on_token` hook streams text, applies stop
+strings, answers each request as soon as its own row ends (not when the batch does), and
+returns False for a job whose client went away or whose time ran out, which ends that row at
+once and frees its place in the batch.
 """
 
 from __future__ import annotations
@@ -24,42 +25,16 @@ from dataclasses import dataclass, field
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Generation, GenRequest
-from tunegate.models.local import LocalGenerator
 from tunegate.serve.errors import ApiError
+from tunegate.serve.generator import ENDED, ServeGenerator
 from tunegate.serve.metrics import Metrics
 from tunegate.serve.text import TextTracker
 
-__all__ = ["Delta", "Done", "Engine", "Job", "RawRequest", "ServeGenerator", "Sink"]
+__all__ = ["Delta", "Done", "Engine", "Failed", "Job", "Sink"]
 
 log = logging.getLogger("tunegate.serve")
 
 _FINISH = {"stop": "stop", "grammar": "stop", "length": "length"}
-
-
-@dataclass(frozen=True)
-class RawRequest(GenRequest):
-    """A /v1/completions request: `prompt` is tokenized as is, without the chat template."""
-
-    prompt: str = ""
-
-
-class ServeGenerator(LocalGenerator):
-    """The local generator, also answering raw-text prompts (`RawRequest`)."""
-
-    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        if not isinstance(req, RawRequest):
-            return super()._encode(req)
-        if req.adapter is not None and req.adapter not in self.adapters:
-            raise TunegateError(f"unknown adapter {req.adapter!r}")
-        ids = list(self.tokenizer(req.prompt, add_special_tokens=True)["input_ids"])
-        if not ids:
-            return ids, "the prompt is empty"
-        if self.max_positions and len(ids) + req.max_tokens > self.max_positions:
-            return ids, (
-                f"prompt of {len(ids)} tokens + max_tokens {req.max_tokens} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return ids, None
 
 
 @dataclass(frozen=True)
@@ -114,6 +89,7 @@ class Job:
     cancelled: str | None = None  # "disconnect" or "timeout", set from either thread
     queued_at: float = field(default_factory=time.monotonic)
     tracker: TextTracker | None = None
+    answered: bool = False  # its Done went out before the batch ended
 
     def cancel(self, reason: str) -> None:
         if self.cancelled is None:
@@ -121,11 +97,11 @@ class Job:
 
 
 class Engine:
-    """The worker thread and its bounded waiting list around one `LocalGenerator`."""
+    """The worker thread and its bounded waiting list around one `ServeGenerator`."""
 
     def __init__(
         self,
-        generator: LocalGenerator,
+        generator: ServeGenerator,
         metrics: Metrics,
         *,
         max_batch: int = 32,
@@ -273,6 +249,8 @@ class Engine:
 
     def _alone(self, job: Job) -> Generation | None:
         """Run `job` in a batch of its own; on failure report it (500) and return None."""
+        if job.answered:
+            return None
         if job.tracker is not None:
             job.tracker.tokens.clear()  # its text so far was sent; the rerun only adds to it
             job.tracker.cut = None
@@ -291,34 +269,50 @@ class Engine:
             return None
 
     def _on_token(self, jobs: list[Job], i: int, token: int) -> bool:
-        """Stream the token's text, apply stop strings; False stops job `i` (cancelled, timed
-        out, or ended by a stop string)."""
+        """Stream the token's text, apply stop strings, answer rows that ended; False stops job
+        `i` (cancelled, timed out, or ended by a stop string)."""
         job = jobs[i]
         if job.cancelled is None and time.monotonic() > job.deadline:
             job.cancel("timeout")
         if job.cancelled is not None:
             return False
         tracker = job.tracker
-        if tracker is None or token in self._stop_ids:
-            return True
-        new = tracker.push(token)
-        if new and job.stream:
-            job.sink.put(Delta(job.index, new))
-        return tracker.cut is None
+        if tracker is not None and token not in self._stop_ids:
+            new = tracker.push(token)
+            if new and job.stream:
+                job.sink.put(Delta(job.index, new))
+            if tracker.cut is not None:
+                self._answer_early(job, i, tracker.cut, "stop")
+                return False
+        for k, other in enumerate(jobs):  # this row, or rows the grammar ended last step
+            if not other.answered and self.generator.finish(k) in ENDED:
+                self._answer_early(other, k)
+        return True
+
+    def _answer_early(self, job: Job, k: int, text: str | None = None, finish: str = "") -> None:
+        """Send job's Done now if its row has ended (or `text` is its final text)."""
+        seen = self.generator.snapshot(k)
+        if seen is None:
+            return
+        gen, ended = seen
+        if text is None and ended not in ENDED:
+            return
+        job.answered = True
+        final = text if text is not None else gen.text
+        job.sink.put(Done(job.index, final, finish or _FINISH[str(ended)], gen))
 
     def _finish(self, job: Job, gen: Generation) -> None:
         model = job.model
         self.metrics.prompt_tokens.labels(model).inc(gen.input_tokens)
         self.metrics.completion_tokens.labels(model).inc(gen.output_tokens)
+        if job.answered:
+            return
         if gen.error is not None:
             code = "context_length_exceeded" if "context" in gen.error else None
             job.sink.put(Failed(job.index, ApiError(400, gen.error, param="messages", code=code)))
             return
         finish = str(gen.extra.get("finish", "stop"))
-        tracker = job.tracker
-        if tracker is not None and tracker.cut is not None:
-            job.sink.put(Done(job.index, tracker.cut, "stop", gen))
-        elif finish == "cancelled" or job.cancelled is not None:
+        if finish == "cancelled" or job.cancelled is not None:
             reason = job.cancelled or "disconnect"
             self.metrics.cancelled.labels(reason).inc()
             self.metrics.cancelled_tokens.inc(gen.output_tokens)

@@ -37,7 +37,8 @@ class Loaded:
 def load(table: ModelTable, config: ServeConfig, *, generator: Any | None = None) -> Loaded:
     """Load the table's base model and adapters (or use `generator`) and build the app."""
     from tunegate.serve.app import build_app
-    from tunegate.serve.engine import Engine, ServeGenerator
+    from tunegate.serve.engine import Engine
+    from tunegate.serve.generator import ServeGenerator
     from tunegate.serve.metrics import Metrics
 
     config.check_bind()

@@ -2,7 +2,9 @@
 outputs, training metrics and artifact paths, so reports rebuild and runs resume without a model.
 
 Every write is its own transaction (SQLite's journal makes it atomic); WAL mode lets a web UI
-read while a job writes. The schema carries a version; opening a newer one is refused.
+read while a job writes. The schema carries a version; opening a newer one is refused, an older
+one is upgraded in place (version 2 added the `jobs` table: the web UI's background jobs, so a
+restarted server knows what was running and where it was).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_DIR = ".tunegate"
 STORE_FILE = "runs.sqlite"
 
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, path TEXT NOT NULL,
     created REAL NOT NULL, PRIMARY KEY (run_id, name)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, options TEXT NOT NULL,
+    progress TEXT NOT NULL DEFAULT '{}', run_id TEXT, note TEXT NOT NULL DEFAULT '',
+    pid INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL
+);
 """
 
 
@@ -58,6 +65,23 @@ class Run:
     created: float
     updated: float
     note: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """A background job of the web UI: what was asked (options), where it is (progress), which
+    run it made, and the process that runs it (pid), so a restart can tell a dead one."""
+
+    id: str
+    kind: str
+    status: str  # queued | running | done | failed | stopped | interrupted
+    options: dict[str, Any]
+    progress: dict[str, Any]
+    run_id: str | None
+    note: str
+    pid: int
+    created: float
+    updated: float
 
 
 class Store:
@@ -84,6 +108,10 @@ class Store:
             raise TunegateError(
                 f"store schema version {row['value']} is newer than this tunegate ({SCHEMA_VERSION}); upgrade",
                 str(p),
+            )
+        elif int(row["value"]) < SCHEMA_VERSION:  # older tables are kept; new ones were created
+            self._db.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
             )
 
     def close(self) -> None:
@@ -216,6 +244,70 @@ class Store:
     def artifacts(self, run_id: str) -> dict[str, str]:
         rows = self._db.execute("SELECT name, path FROM artifacts WHERE run_id=?", (run_id,))
         return {r["name"]: r["path"] for r in rows}
+
+    # jobs (the web UI's background work) -----------------------------------
+    def add_job(self, kind: str, options: dict[str, Any], pid: int) -> str:
+        """Record a queued job; return its id."""
+        jid = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO jobs VALUES (?, ?, 'queued', ?, '{}', NULL, '', ?, ?, ?)",
+                (jid, kind, json.dumps(options, default=str), pid, now, now),
+            )
+        return jid
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        status: str | None = None,
+        progress: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        note: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        """Change the given fields of a job (the others stay)."""
+        sets: list[str] = ["updated=?"]
+        args: list[Any] = [time.time()]
+        for column, value in (("status", status), ("run_id", run_id), ("note", note),
+                              ("pid", pid)):  # fmt: skip
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        if progress is not None:
+            sets.append("progress=?")
+            args.append(json.dumps(progress, default=str))
+        with self._tx() as db:
+            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id=?", (*args, job_id))
+
+    def job(self, job_id: str) -> Job:
+        row = self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise TunegateError(f"no job {job_id!r} in the store", str(self.path))
+        return _job(row)
+
+    def jobs(self, kind: str | None = None) -> list[Job]:
+        """Jobs, newest first."""
+        q, args = "SELECT * FROM jobs", tuple[str, ...]()
+        if kind:
+            q, args = q + " WHERE kind=?", (kind,)
+        return [_job(r) for r in self._db.execute(q + " ORDER BY created DESC, rowid DESC", args)]
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        options=json.loads(row["options"]),
+        progress=json.loads(row["progress"]),
+        run_id=row["run_id"],
+        note=row["note"],
+        pid=row["pid"],
+        created=row["created"],
+        updated=row["updated"],
+    )
 
 
 def _run(row: sqlite3.Row) -> Run:

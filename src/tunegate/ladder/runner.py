@@ -266,11 +266,13 @@ def diagnose(
     embedder: Any = None,
     console: Any = None,
     measure: bool = True,
+    progress: LadderProgress | None = None,
 ) -> DiagnoseResult:
     """Run the ladder on a task folder; store and return the result.
 
     `generators` replaces the backends (tests pass scripted ones); `console` (a rich Console)
-    shows progress bars; `measure=False` stops after the outputs (no signals).
+    shows progress bars, or `progress` (a LadderProgress, e.g. the web UI's) is told instead;
+    `measure=False` stops after the outputs (no signals).
     """
     opts = options or DiagnoseOptions()
     task, folder = load_task(path)
@@ -300,7 +302,7 @@ def diagnose(
     start = time.perf_counter()
     results: list[RungResult] = []
     try:
-        with LadderProgress(console).running() as bars:
+        with (progress or LadderProgress(console)).running() as bars:
             for rung in chosen:
                 t0 = time.perf_counter()
                 outputs, prompt = run_rung(

@@ -113,12 +113,13 @@ def train(
     show_progress: bool = True,
     callback: Callable[[StepInfo], None] | None = None,
     curve: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Fine-tune the task's model with LoRA on its train split; resume a stopped run with `resume`.
 
     `overrides` are training settings (TrainConfig fields) on top of the preset and the task
     file's `train:` section. Raises TrainInterrupted (a KeyboardInterrupt) after Ctrl-C, once the
-    checkpoint is saved.
+    checkpoint is saved, or once `should_stop()` (polled after each step) returns True.
     """
     spec, folder = load_task(task)
     source = str(task_path(task))
@@ -195,6 +196,7 @@ def train(
         log_metrics=lambda step, values: store.log_metrics(run_id, step, values),
         callback=callback,
         show_progress=show_progress,
+        should_stop=should_stop,
     )
     try:
         prog, stopped = run(loop, out, prog)

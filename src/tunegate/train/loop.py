@@ -48,6 +48,7 @@ class StepInfo:
     lr: float
     tokens_per_s: float
     eval_loss: float | None = None
+    run_id: str = ""
 
 
 @dataclass
@@ -210,6 +211,9 @@ class Output:
     log_metrics: Callable[[int, dict[str, float]], None]
     callback: Callable[[StepInfo], None] | None = None
     show_progress: bool = True
+    # polled after each step: True stops like Ctrl-C (checkpoint, then TrainInterrupted), for
+    # callers outside the main thread (the web UI's Stop button)
+    should_stop: Callable[[], bool] | None = None
 
 
 def sharded(loop: Loop) -> bool:
@@ -303,9 +307,8 @@ def run(loop: Loop, out: Output, prog: Progress) -> tuple[Progress, bool]:
                 raise TunegateError(
                     f"the training loss became {loss} at step {prog.step}; lower the lr"
                 )
-            info = StepInfo(
-                prog.step, loop.total_steps, loss, loop.scheduler.get_last_lr()[0], tokens / dt
-            )
+            info = StepInfo(prog.step, loop.total_steps, loss, loop.scheduler.get_last_lr()[0],
+                             tokens / dt, run_id=out.run_id)  # fmt: skip
             done = prog.step == loop.total_steps
             if loop.val and (prog.step % cfg.eval_every == 0 or done):
                 info.eval_loss = _eval_and_keep_best(loop, out, prog)
@@ -322,7 +325,7 @@ def run(loop: Loop, out: Output, prog: Progress) -> tuple[Progress, bool]:
                     out.callback(info)
             bar.update(task, completed=prog.step, loss=f"{loss:.4f}", tps=f"{prog.tokens / prog.seconds:.0f}",
                        eval="-" if prog.best_eval is None else f"{prog.best_eval:.4f}")  # fmt: skip
-            stop_now = interrupted[0]
+            stop_now = interrupted[0] or bool(out.should_stop and out.should_stop())
             if loop.world > 1:
                 (flag,) = _sum(loop, float(stop_now))
                 stop_now = flag > 0

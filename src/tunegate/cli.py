@@ -339,6 +339,27 @@ def serve(
     run_server(task, config, pairs, model, echo=echo)
 
 
+@app.command()
+def ui(
+    workspace: Annotated[
+        Path, typer.Option(help="Folder holding the tasks (one folder each); created if missing.")
+    ] = Path("tunegate-workspace"),
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Token every request must carry (env TUNEGATE_UI_TOKEN); required off loopback."
+        ),
+    ] = None,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest data upload, in MiB.")] = 20.0,
+) -> None:
+    """The whole workflow in the browser: upload, check, diagnose, train, report, playground."""
+    from tunegate.web.server import run_ui
+
+    run_ui(workspace, host, port, token, int(max_upload_mb * 1024 * 1024))
+
+
 def _write_json(path: Path | None, payload: object) -> None:
     if path is None:
         return

@@ -75,7 +75,7 @@ class Workspace:
     def folder(self, slug: str) -> Path:
         """The task folder of `slug`; a name that is not a plain existing task is refused."""
         if not SLUG.match(slug) or not (self.root / slug / TASK_FILE).is_file():
-            raise TunegateError(f"no task {slug!r} in the workspace", str(self.root))
+            raise TunegateError(f"no task {slug!r} in the workspace")
         return self.root / slug
 
     def tidy(self, exc: TunegateError) -> str:

@@ -1,0 +1,73 @@
+"""Fixtures for the web UI's tests: a demo slice to upload, and a `tunegate ui` subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import EXAMPLES, ROOT
+
+
+def demo_slice(path: Path, rows: int = 60, blank: bool = True) -> Path:
+    """The first `rows` support tickets as JSONL; with `blank`, row 3's message is empty (so
+    Check has a problem with a row to link to)."""
+    lines = (EXAMPLES / "support-tickets" / "data" / "train.jsonl").read_text().splitlines()[:rows]
+    if blank:
+        row = json.loads(lines[2])
+        row["message"] = ""
+        lines[2] = json.dumps(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def slice_file(tmp_path: Path) -> Path:
+    return demo_slice(tmp_path / "tickets.jsonl")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def ui_server(workspace: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`tunegate ui` on 127.0.0.1:`port` in a subprocess; killed on exit."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tunegate", "ui", "--workspace", str(workspace),
+             "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tunegate ui did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)

@@ -56,3 +56,35 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(TunegateError, match="newer than this tunegate"):
         Store(tmp_path)
+
+
+def test_jobs_record_progress_and_survive_reopen(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    j = s.add_job("train", {"preset": "quick"}, pid=123)
+    assert s.job(j).status == "queued" and s.job(j).run_id is None
+    s.update_job(j, status="running", progress={"step": 3}, run_id="train-x")
+    s.update_job(j, note="half way")  # the other fields stay
+    s.close()
+    job = Store(tmp_path).job(j)
+    assert (job.status, job.progress, job.run_id, job.note, job.pid) == (
+        "running", {"step": 3}, "train-x", "half way", 123)  # fmt: skip
+    assert [x.id for x in Store(tmp_path).jobs("train")] == [j]
+    assert Store(tmp_path).jobs("diagnose") == []
+    with pytest.raises(TunegateError, match="no job 'zz'"):
+        Store(tmp_path).job("zz")
+
+
+def test_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    r = s.start_run("check", {"x": 1})
+    s.close()
+    db = sqlite3.connect(tmp_path / ".tunegate" / "runs.sqlite")
+    db.execute("DROP TABLE jobs")  # as version 1 wrote it
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    s = Store(tmp_path)
+    assert s.run(r).config == {"x": 1}  # kept
+    assert s.jobs() == [] and s.add_job("diagnose", {}, pid=1)
+    version = s._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert version == "2"

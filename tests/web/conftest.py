@@ -71,3 +71,23 @@ def ui_server(workspace: Path, port: int, log: Path) -> Iterator[subprocess.Pope
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Training settings that make a tiny-model run take seconds (as tests/train's FAST).
+FAST_YAML = (
+    "steps: 8\nbatch_size: 4\nlr: 0.02\neval_every: 4\ncheckpoint_every: 2\npatience: 0\n"
+    "val_fraction: 0.25\nlayers: 1\nwarmup: 0\nschedule: constant\nthreads: 1\n"
+)
+
+
+def chromium() -> Path:
+    """Debian's chromium for playwright (never a downloaded build); skip when either is missing."""
+    import shutil
+
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extras)")
+    return CHROMIUM if CHROMIUM.exists() else Path(str(shutil.which("chromium")))

@@ -34,7 +34,7 @@ def test_upload_creates_task_inferred_from_data(tmp_path: Path, slice_file: Path
         listing = c.get("/").text
         assert 'href="/tasks/support-tickets"' in listing
     text = (ws / "support-tickets" / "tunegate.yaml").read_text()
-    assert "train: \"data/tickets.jsonl\"" in text and "type: json" in text
+    assert 'train: "data/tickets.jsonl"' in text and "type: json" in text
 
 
 def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
@@ -149,7 +149,9 @@ def test_check_links_each_problem_to_its_rows(tmp_path: Path, slice_file: Path) 
         assert c.get("/tasks/t/check/no.such").status_code == 400
 
 
-def test_token_required_when_given_and_off_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_required_when_given_and_off_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TUNEGATE_UI_TOKEN", raising=False)
     with pytest.raises(TunegateError, match="pass --token or set TUNEGATE_UI_TOKEN"):
         ui_token("0.0.0.0", None)

@@ -212,3 +212,19 @@ def test_ignore_eos_runs_to_max_tokens(embedded_model_path: Path) -> None:
     req = GenRequest([{"role": "user", "content": "What is the capital of France?"}], max_tokens=24)
     out = gen.generate([req])[0]
     assert out.output_tokens == 24 and out.extra["finish"] == "length"
+
+
+def test_adapter_named_by_its_path_with_dots(
+    tiny_gen: LocalGenerator, tiny_adapters: dict[str, Path], tiny_llama: Path, tmp_path: Path
+) -> None:
+    """The fine-tuned rung names an adapter by its folder (`<task>/.tunegate/train/<run>/adapter`);
+    PEFT refuses "." in its own names, so the generator keeps one of its own."""
+    import shutil
+
+    folder = tmp_path / ".tunegate" / "train" / "run.1" / "adapter"
+    shutil.copytree(tiny_adapters["alpha"], folder)
+    gen = LocalGenerator(tiny_llama, {str(folder): folder})
+    req = GenRequest(chat(QUESTIONS[2]), max_tokens=6, adapter=str(folder))
+    alpha = GenRequest(chat(QUESTIONS[2]), max_tokens=6, adapter="alpha")
+    assert gen.generate([req])[0].text == tiny_gen.generate([alpha])[0].text
+    assert gen.time_one(req).text == gen.generate([req])[0].text

@@ -187,3 +187,22 @@ def test_htmx_is_vendored(tmp_path: Path) -> None:
         r = c.get("/static/htmx.min.js")
         assert r.status_code == 200 and "htmx" in r.text and len(r.content) > 40_000
         assert '<script src="/static/htmx.min.js">' in c.get("/").text
+
+
+def test_job_events_stream_the_fragment_then_done(tmp_path: Path, slice_file: Path) -> None:
+    from tunegate.store import Store
+
+    ws = tmp_path / "ws"
+    with client(ws) as c:
+        upload(c, "tickets.jsonl", slice_file.read_bytes(), "t")
+        store = Store(ws / "t")
+        job = store.add_job("diagnose", {}, pid=1)
+        rungs = {"zero_shot": {"done": 3, "total": 8, "tok_s": 41.0, "note": ""}}
+        store.update_job(job, status="done", progress={"rungs": rungs}, run_id="diagnose-x")
+        with c.stream("GET", f"/tasks/t/jobs/{job}/events") as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            text = "".join(r.iter_text())
+        assert text.startswith('event: update\ndata: <div class="job"')
+        assert '<tr data-rung="zero_shot"><td>zero_shot</td><td class="num">3/8</td>' in text
+        assert text.endswith(f'event: done\ndata: {{"job": "{job}"}}\n\n')
+        assert c.get("/tasks/t/jobs/nope/events").status_code == 400

@@ -33,6 +33,7 @@ def test_upload_edit_check_in_chromium(tmp_path: Path) -> None:
         browser = p.chromium.launch(executable_path=str(exe), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(90_000)  # Check and the jobs share 2 busy cores
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
             page.goto(base + "/")
             page.set_input_files("#upload input[name=file]", str(bad))
@@ -83,6 +84,7 @@ def test_upload_check_diagnose_train_report_playground(tmp_path: Path, tiny_llam
         browser = p.chromium.launch(executable_path=str(exe), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(90_000)  # Check and the jobs share 2 busy cores
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
             page.on("console", lambda m: m.type == "error" and errors.append(m.text))
             offsite: list[str] = []

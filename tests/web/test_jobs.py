@@ -61,3 +61,37 @@ def test_a_failing_job_keeps_its_one_line_error(tmp_path: Path) -> None:
     done = Store(folder).job(job)
     assert done.status == "failed"
     assert done.note == f"{folder}/missing.jsonl: data file not found"
+
+
+def _wait_status(folder: Path, job: str, timeout: float = 180) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        status = Store(folder).job(job).status
+        if status not in ("queued", "running"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} still running after {timeout} s")
+
+
+def test_stop_saves_a_checkpoint_and_resume_finishes(tmp_path: Path, tiny_llama: Path) -> None:
+    from train.conftest import FAST, write_task
+    from tunegate.train.checkpoint import find_checkpoint
+
+    folder = write_task(tmp_path / "t", tiny_llama)
+    overrides = {**FAST, "steps": 12, "checkpoint_every": 100, "eval_every": 100}
+    worker = Worker()
+    job = worker.start(folder, "train", {"preset": "quick", "overrides": overrides})
+    end = time.monotonic() + 120
+    while not Store(folder).job(job).progress.get("step") and time.monotonic() < end:
+        time.sleep(0.05)
+    assert worker.stop(job)
+    assert _wait_status(folder, job) == "stopped"
+    stopped = Store(folder).job(job)
+    run_dir = folder / ".tunegate" / "train" / str(stopped.run_id)
+    assert find_checkpoint(run_dir / "checkpoint") is not None  # saved at the stop, not every 100
+    step = stopped.progress["step"]
+    assert 1 <= step < 12 and stopped.note == f"interrupted at step {step}"
+    worker.resume(folder, job)
+    assert _wait_status(folder, job) == "done"
+    steps = [s for s, _, _ in Store(folder).metrics(str(stopped.run_id), "loss")]
+    assert steps == list(range(1, 13))

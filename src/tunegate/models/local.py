@@ -107,6 +107,7 @@ class LocalGenerator:
         self._prefixes: OrderedDict[tuple[str | None, tuple[int, ...]], Prefix] = OrderedDict()
         self.model = base  # PEFT injects LoRA layers into this same module tree
         self.adapters: dict[str, Path] = {}
+        self._peft_names: dict[str, str] = {}  # request name -> PEFT's name (no "." allowed)
         self._peft: Any = None
         for adapter_name, folder in (adapters or {}).items():
             self.load_adapter(adapter_name, folder)
@@ -190,8 +191,13 @@ class LocalGenerator:
         """Load a PEFT LoRA adapter onto the shared base, addressable as `name` in requests."""
         if not name or name in self.adapters:
             raise TunegateError(f"adapter name {name!r} is empty or already loaded")
-        self._peft = _attach(self._peft if self._peft is not None else self.model, name, folder)
+        # PEFT refuses module names with "." (adapter paths as names, like `.tunegate/train/...`)
+        key = f"adapter_{len(self.adapters)}"
+        self._peft = _attach(
+            self._peft if self._peft is not None else self.model, name, folder, key
+        )
         self.adapters[name] = Path(folder)
+        self._peft_names[name] = key
 
     @property
     def ignore_eos(self) -> bool:
@@ -338,7 +344,7 @@ class LocalGenerator:
             return nullcontext()
         if adapter is None:
             return self._peft.disable_adapter()
-        return _active(self._peft, adapter)
+        return _active(self._peft, self._peft_names[adapter])
 
 
 @contextmanager
@@ -347,8 +353,8 @@ def _active(peft_model: Any, adapter: str) -> Iterator[None]:
     yield
 
 
-def _attach(model: Any, name: str, folder: str | Path) -> Any:
-    """Add adapter `name` to a PeftModel, or wrap a plain model in one holding it."""
+def _attach(model: Any, name: str, folder: str | Path, key: str) -> Any:
+    """Add adapter `name` (PEFT's name `key`) to a PeftModel, or wrap a plain model in one."""
     from peft import PeftModel
 
     path = Path(folder)
@@ -358,9 +364,9 @@ def _attach(model: Any, name: str, folder: str | Path) -> Any:
         )
     try:
         if isinstance(model, PeftModel):
-            model.load_adapter(path, adapter_name=name)
+            model.load_adapter(path, adapter_name=key)
         else:
-            model = PeftModel.from_pretrained(model, path, adapter_name=name)
+            model = PeftModel.from_pretrained(model, path, adapter_name=key)
     except (ValueError, OSError, KeyError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TunegateError(

@@ -211,5 +211,7 @@ async def playground_run(request: Request, slug: str) -> HTMLResponse:
         answers = await run_in_threadpool(play, folder, inputs, rungs)
     except TunegateError as exc:
         error = ui.workspace.tidy(exc)
+    except Exception as exc:  # shown in the page, as the CLI prints it; the server goes on
+        error = f"{type(exc).__name__}: {exc}"
     return page(request, "answers.html", status=200 if error is None else 400,
                 answers=answers, error=error)  # fmt: skip

@@ -271,6 +271,49 @@ def train(
         console.print(f"adapter: {r.adapter}")
 
 
+@app.command()
+def distill(
+    task: TaskArg,
+    teacher: Annotated[
+        str, typer.Option("--teacher", help="The teacher's OpenAI-compatible base URL (…/v1).")
+    ],
+    inputs: Annotated[
+        Path, typer.Option("--inputs", help="Unlabeled inputs (JSONL/JSON/CSV, the task's fields).")
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Teacher model (default: the endpoint's only one)."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", help="Environment variable with the teacher's key."),
+    ] = None,
+    preset: Annotated[str, typer.Option("--preset", "-p", help="Training preset.")] = "quick",
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Compare on N held-out items.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Distilled task folder (default <task>/distilled).")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+) -> None:
+    """The teacher labels your inputs, the small model trains on its labels, and both are
+    compared on the held-out split (agreement, accuracy, cost per month, latency)."""
+    from tunegate.distill import DistillOptions
+    from tunegate.distill import distill as run_distill
+    from tunegate.distill.report import print_comparison
+    from tunegate.report import build_report
+
+    options = DistillOptions(teacher=teacher, inputs=inputs, model=model, api_key_env=api_key_env,
+                             preset=preset, steps=steps, limit=limit, out=out,
+                             show_progress=not no_progress)  # fmt: skip
+    result = run_distill(task, options, console=err_console)
+    print_comparison(result.comparison, console)
+    path = build_report(result.folder).path
+    console.print(f"distilled task: {result.folder}; report: {path}")
+
+
 @app.command("export")
 def export_cmd(
     task: TaskArg,

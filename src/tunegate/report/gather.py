@@ -108,6 +108,7 @@ class Gathered:
     inputs: dict[str, str] = field(default_factory=dict)
     labels: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
 
 
 def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
@@ -308,7 +309,10 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         train_targets = [ex.target for ex in data.train]
     except TunegateError as exc:
         notes.append(f"inputs not shown: the task's data could not be read ({exc})")
+    from tunegate.distill.report import latest_comparison
+
     return Gathered(
+        distill=latest_comparison(store),
         task=task,
         folder=folder,
         schema=schema,

@@ -356,6 +356,8 @@ def _plots(plots: Sequence[Plot]) -> str:
 
 def render(v: ReportView) -> str:
     """The whole page as one string."""
+    from tunegate.distill.report import html_section as distill_section
+
     g = v.gathered
     runs = [f"diagnose {g.diagnose.run_id} ({g.diagnose.items} items)"]
     if g.check:
@@ -377,6 +379,7 @@ def render(v: ReportView) -> str:
         '<p class="muted">Each figure: value, [95% CI], n. A target is met when the whole '
         "interval meets it, may be met when only the value does.</p>",
         _rung_table(v),
+        distill_section(g.distill),
         "<h2>Plots</h2>",
         _plots(v.plots),
         "<h2>Per-signal verdicts</h2>",

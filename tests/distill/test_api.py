@@ -85,27 +85,55 @@ def teacher(answers: dict[str, dict], **kw: object) -> Script:
     return Script(answer=lambda prompt, body: json.dumps(answers[prompt]), **kw)  # type: ignore[arg-type]
 
 
-def test_distill_labels_trains_compares_and_reports(
+def _kill_while_labelling(args: list[str], db: Path, at_least: int) -> set[str]:
+    """Run `tunegate ARGS` in a subprocess, SIGKILL it once `at_least` answers are stored;
+    return the example ids whose answers the store kept."""
+    proc = subprocess.Popen([sys.executable, "-m", "tunegate", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    stored, deadline = 0, time.time() + 90
+    while stored < at_least and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if db.exists():
+            with contextlib.suppress(sqlite3.OperationalError):
+                con = sqlite3.connect(db)
+                stored = con.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
+                con.close()
+    proc.kill()
+    _, err = proc.communicate()
+    con = sqlite3.connect(db)
+    kept = {r[0] for r in con.execute("SELECT example_id FROM outputs")}
+    con.close()
+    assert at_least <= len(kept) < N_INPUTS, err
+    return kept
+
+
+def test_distill_resumes_labelling_then_trains_compares_and_reports(
     tickets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A real `tunegate distill` killed while the teacher labels; the re-run asks the teacher
+    only for the inputs it had not answered, trains the student, measures both on the same
+    held-out items and writes the comparison to the store and the report."""
     inputs = write_inputs(tickets)
     before = {p: p.read_bytes() for p in (tickets / "data").iterdir()}
-    script = teacher(gold(tickets))
+    script = teacher(gold(tickets), delay_s=0.1)
+    out_dir = tickets / "distilled"
     with serve(script) as url:
-        code, out, err = cli(monkeypatch, capsys, "distill", str(tickets), "--teacher", url,
-                             "--inputs", str(inputs), "--model", "big", "--limit", "3",
-                             "--no-progress")  # fmt: skip
+        args = ["distill", str(tickets), "--teacher", url, "--inputs", str(inputs),
+                "--model", "big", "--limit", "3", "--no-progress"]  # fmt: skip
+        kept = _kill_while_labelling(args, out_dir / ".tunegate" / "runs.sqlite", 8)
+        first = script.seen[0]
+        script.seen.clear()
+        script.delay_s = 0.0
+        code, out, err = cli(monkeypatch, capsys, *args)
         assert code == 0, err
-        labelling = [s for s in script.seen if not s.get("stream")][:N_INPUTS]
+        asked = [s["messages"][-1]["content"] for s in script.seen]
     # the teacher was asked with the task's prompt and its schema as response_format
-    assert labelling[0]["response_format"]["type"] == "json_schema"
-    assert labelling[0]["messages"][0]["role"] == "system"
-    assert {s["messages"][-1]["content"] for s in labelling} >= {
-        r["message"] for r in _rows(inputs)
-    }
+    assert first["response_format"]["type"] == "json_schema"
+    assert first["messages"][0]["role"] == "system"
+    messages = {r["message"] for r in _rows(inputs)}
+    assert len([m for m in asked if m in messages]) == N_INPUTS - len(kept)  # only the rest
     # the user's files are untouched; the labels are a new train file in the distilled task
     assert {p: p.read_bytes() for p in (tickets / "data").iterdir()} == before
-    out_dir = tickets / "distilled"
     labelled = _rows(out_dir / "train.jsonl")
     answers = gold(tickets)
     assert len(labelled) == N_INPUTS
@@ -129,49 +157,12 @@ def test_distill_labels_trains_compares_and_reports(
     assert comp["teacher"]["cost_per_month"]["value"] > 0  # priced from its token counts
     assert comp["student"]["cost_per_month"]["value"] > 0  # self-hosted at measured throughput
     assert comp["teacher"]["p95_ms"] is not None and comp["student"]["p95_ms"] is not None
-    assert comp["labelling"]["labelled"] == N_INPUTS and comp["training"]["steps_done"] == 2
+    assert comp["labelling"]["labelled"] == N_INPUTS and comp["labelling"]["cached"] == len(kept)
+    assert comp["training"]["steps_done"] == 2
     code, out, err = cli(monkeypatch, capsys, "report", str(out_dir))
     assert code == 0, err
     html = (out_dir / ".tunegate" / "report.html").read_text()
     assert 'id="distillation"' in html and "student (fine-tuned)" in html
-
-
-def test_killed_labelling_resumes_and_reuses_the_answers(
-    tickets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """SIGKILL a real `tunegate distill` while the teacher labels; the re-run asks the teacher
-    only for the inputs it had not answered, then finishes."""
-    inputs = write_inputs(tickets)
-    script = teacher(gold(tickets), delay_s=0.1)
-    db = tickets / "distilled" / ".tunegate" / "runs.sqlite"
-    with serve(script) as url:
-        args = ["distill", str(tickets), "--teacher", url, "--inputs", str(inputs),
-                "--model", "big", "--limit", "2", "--no-progress"]  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "tunegate", *args],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        stored, deadline = 0, time.time() + 60
-        while stored < 8 and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            if db.exists():
-                with contextlib.suppress(sqlite3.OperationalError):
-                    con = sqlite3.connect(db)
-                    stored = con.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
-                    con.close()
-        proc.kill()
-        _, err = proc.communicate()
-        con = sqlite3.connect(db)
-        kept = {r[0] for r in con.execute("SELECT example_id FROM outputs")}
-        con.close()
-        assert 8 <= len(kept) < N_INPUTS, err
-        script.seen.clear()
-        script.delay_s = 0.0
-        code, out, err = cli(monkeypatch, capsys, *args)
-        assert code == 0, err
-        asked = [s["messages"][-1]["content"] for s in script.seen if not s.get("stream")]
-    messages = [r["message"] for r in _rows(inputs)]
-    relabelled = [m for m in asked if m in set(messages)]
-    assert len(relabelled) == N_INPUTS - len(kept)  # only the unanswered ones
-    assert len(_rows(tickets / "distilled" / "train.jsonl")) == N_INPUTS
 
 
 def test_unreachable_teacher_is_one_line(

@@ -140,6 +140,10 @@ def report(
 
     result = build_report(task, out, json_path)
     print_summary(result.gathered, result.decision, console, result.path)
+    if result.gathered.distill is not None:
+        from tunegate.distill.report import print_comparison as print_distill
+
+        print_distill(result.gathered.distill, console)
     if result.json_path:
         console.print(f"wrote {result.json_path}")
 

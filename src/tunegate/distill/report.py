@@ -134,9 +134,12 @@ def html_section(c: DistillComparison | None) -> str:
         f"<td class=num>{cell(c.teacher, attr)}</td></tr>"
         for title, attr in figures
     )
-    agree = (
-        f"<p>Agreement ({e(c.primary)} of the student against the teacher's answers): "
-        f"{fmt_metric(c.agreement)}; identical answers: {fmt_metric(c.identical)}.</p>"
+    ref = '<span class="muted">the reference</span>'
+    body += (
+        f"<tr><td>agreement with the teacher ({e(c.primary)} against its answers)</td>"
+        f"<td class=num>{fmt_metric(c.agreement)}</td><td>{ref}</td></tr>"
+        f"<tr><td>answers identical to the teacher's</td>"
+        f"<td class=num>{fmt_metric(c.identical)}</td><td>{ref}</td></tr>"
     )
     test = ""
     if c.accuracy_test:
@@ -152,5 +155,5 @@ def html_section(c: DistillComparison | None) -> str:
         f'<p class="muted">{c.items} held-out items (diagnose {e(c.diagnose_run)}); '
         f"{e(_one_off(c))}</p>"
         '<table id="distill-table"><thead><tr><th>figure</th><th>student (fine-tuned)</th>'
-        f"<th>teacher (remote)</th></tr></thead><tbody>{body}</tbody></table>{agree}{test}"
+        f"<th>teacher (remote)</th></tr></thead><tbody>{body}</tbody></table>{test}"
     )

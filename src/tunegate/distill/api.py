@@ -93,6 +93,7 @@ def distill(
 ) -> DistillResult:
     """Run the whole distillation (see the module docstring); resumable at every stage."""
     spec, folder = load_task(task)
+    inputs = teacher.read_inputs(spec, options.inputs)  # local mistakes first, then the network
     tspec = teacher.teacher_spec(
         spec, options.teacher, options.model, options.api_key_env, options.concurrency
     )
@@ -102,7 +103,6 @@ def distill(
             f"the teacher does not serve model {tspec.model!r}; it serves {', '.join(served[:8])}",
             "--model",
         )
-    inputs = teacher.read_inputs(spec, options.inputs)
     out = options.out or folder / derive.DEFAULT_DIR
     derive.check_target(spec, folder, out)
     store = Store(out)

@@ -116,7 +116,8 @@ def distill(
         store.set_status(run_id, "done")
         return result
     except BaseException as exc:
-        store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}"[:300])
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        store.set_status(run_id, status, f"{type(exc).__name__}: {exc}"[:300])
         raise
     finally:
         store.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -158,18 +157,6 @@ def test_adapter_loaded_later_and_adapter_for_another_model(
     adapter_maker(tmp_path / "other", tmp_path / "other-adapter", 3)
     with pytest.raises(TunegateError, match="does not fit this model"):
         LocalGenerator(tiny_llama, {"other": tmp_path / "other-adapter"})
-
-
-def test_an_adapter_may_be_named_by_its_path(
-    tiny_gen: LocalGenerator, tiny_adapters: dict[str, Path], tiny_llama: Path
-) -> None:
-    """The ladder names an adapter by its folder (`.tunegate/train/<run>/adapter`); PEFT's own
-    names may not contain a dot, so the generator keeps its own."""
-    name = str(tiny_adapters["alpha"].parent / ".tunegate" / "run.1" / "adapter")
-    gen = LocalGenerator(tiny_llama, {name: tiny_adapters["alpha"]})
-    req = GenRequest(chat(QUESTIONS[2]), max_tokens=6)
-    mine = gen.generate([dataclasses.replace(req, adapter=name)])[0].text
-    assert mine == tiny_gen.generate([dataclasses.replace(req, adapter="alpha")])[0].text
 
 
 def test_sampling_is_seeded(tiny_gen: LocalGenerator) -> None:

@@ -25,7 +25,6 @@ def test_embedded_teacher_served_by_tunegate_labels_for_the_embedded_student(
     folder = copy_example("support-tickets", tmp_path)
     spec = yaml.safe_load((folder / "tunegate.yaml").read_text(encoding="utf-8"))
     spec["data"]["test_limit"] = 8
-    spec["output"]["max_tokens"] = 96  # a ticket is about 50 tokens
     spec["ladder"] = {"latency_samples": 1, "batch_size": 8}
     spec["train"] = {"batch_size": 4, "layers": 2, "val_fraction": 0.2, "eval_every": 4}
     (folder / "tunegate.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")

@@ -216,3 +216,47 @@ def test_over_long_rows_warn_with_counts(
     assert re.search(
         r"\d+ of 36 examples exceed max_length 27 tokens \(longest 2\d\); truncated \d+", msg
     )
+
+
+def test_one_rule_for_the_latest_adapter_everywhere(tmp_path: Path, task_writer) -> None:
+    """`pick_adapter`'s rule (newest finished whole-split run, else newest finished) is what the
+    fine-tuned rung, the report, the server's task alias and export all use."""
+    from tunegate.data.split import load_dataset
+    from tunegate.ladder.context import Context
+    from tunegate.report.gather import _adapter_run
+    from tunegate.serve import task_table
+    from tunegate.spec import load_task
+    from tunegate.train.api import pick_adapter
+
+    folder = task_writer(tmp_path / "kinds", tmp_path / "no-model")
+    store = Store(folder)
+
+    def run(fraction: float, status: str = "done", adapter: bool = True) -> str:
+        rid = store.start_run("train", {"fraction": fraction})
+        if adapter:
+            path = tmp_path / rid
+            path.mkdir()
+            (path / "adapter_config.json").write_text("{}")
+            store.put_artifact(rid, "adapter", path)
+        store.set_status(rid, status)
+        return rid
+
+    assert pick_adapter(store) is None
+    with pytest.raises(TunegateError, match="no finished training run"):
+        latest_adapter(folder)
+    only_partial = run(0.25)
+    assert pick_adapter(store) == (only_partial, (tmp_path / only_partial).resolve())
+    whole = run(1.0)
+    run(0.5)  # newer, but a learning curve's fraction
+    run(1.0, status="interrupted")  # newer, unfinished
+    run(1.0, adapter=False)  # newer, no adapter
+    expected = (whole, (tmp_path / whole).resolve())
+    assert pick_adapter(store) == expected
+    assert latest_adapter(folder) == expected
+    task, _ = load_task(folder)
+    ctx = Context(task, folder, load_dataset(task, folder), store)
+    assert (ctx.adapter_run, ctx.adapter) == (whole, str(expected[1]))
+    diag = store.start_run("diagnose", {})
+    assert _adapter_run(store, store.run(diag)) == whole
+    assert task_table(folder).names["kinds"] == task_table(folder).names[whole]
+    store.close()

@@ -4,8 +4,8 @@ Reads the latest finished check (readiness), the latest finished diagnose (one r
 `rung.<name>` per rung plus a `summary`), the training run whose adapter that diagnose's
 fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
 their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
-one the ladder picks, i.e. the newest-created training run that had finished (with an adapter)
-before the diagnose started. A learning-curve point is a curve run whose adapter a finished
+one the ladder picks (`tunegate.train.api.pick_adapter`) among the training runs that had
+finished before the diagnose started. A learning-curve point is a curve run whose adapter a finished
 diagnose measured; its best validation loss is shown either way.
 """
 
@@ -174,17 +174,13 @@ def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
     """The training run whose adapter this diagnose's fine-tuned rung used (see module doc)."""
+    from tunegate.train.api import pick_adapter
+
     recorded = diagnose.config.get("adapter_run")
     if isinstance(recorded, str):
         return recorded
-    before = [
-        r
-        for r in store.runs("train")
-        if r.status == "done"
-        and r.updated <= diagnose.created
-        and store.artifacts(r.id).get("adapter")
-    ]
-    return max(before, key=lambda r: r.created).id if before else None
+    found = pick_adapter(store, before=diagnose.created)
+    return found[0] if found else None
 
 
 def load_check(store: Store) -> CheckRecord | None:
@@ -286,8 +282,10 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
     if diag.adapter_run and any(r.kind == "finetuned" for r in diag.rungs):
         train = load_train(store, diag.adapter_run)
     if train is None:
-        latest = store.latest("train")
-        train = load_train(store, latest.id) if latest else None
+        from tunegate.train.api import pick_adapter
+
+        latest = pick_adapter(store)
+        train = load_train(store, latest[0]) if latest else None
     tag, curve = _curve(store, task)
     points = [c.point for c in curve if c.point is not None]
     evidence = Evidence(

@@ -203,7 +203,14 @@ def readiness(check: CheckRecord) -> Readiness:
     )
     problems = [f"{it.get('title', it.get('name'))}: {it.get('reason', '')}" for it in ranked]
     verdict = check.verdict if check.verdict in ("ok", "warn", "fail") else "warn"
-    return Readiness(verdict, int(check.rows.get("train", 0)), problems)  # type: ignore[arg-type]
+    estimate = next((it for it in check.items if it.get("name") == "train.time"), {})
+    seconds = (estimate.get("details") or {}).get("seconds_total")
+    return Readiness(
+        verdict,  # type: ignore[arg-type]
+        int(check.rows.get("train", 0)),
+        problems,
+        float(seconds) if seconds is not None else None,
+    )
 
 
 def load_train(store: Store, run_id: str) -> TrainRecord | None:

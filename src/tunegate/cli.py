@@ -105,7 +105,7 @@ def demo(
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="Held-out items every rung answers.")
-    ] = 100,
+    ] = 60,
     rungs: Annotated[
         str | None,
         typer.Option("--rungs", help="Prompt-only rungs (default zero_shot,constrained,rag)."),

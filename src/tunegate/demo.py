@@ -40,7 +40,7 @@ class DemoOptions:
         default=None, metadata={"help": "The demo task folder (default examples/support-tickets)."}
     )
     limit: int | None = field(
-        default=100, metadata={"help": "Held-out items every rung answers (a seeded subset)."}
+        default=60, metadata={"help": "Held-out items every rung answers (a seeded subset)."}
     )
     rungs: tuple[str, ...] = field(
         default=PROMPT_RUNGS, metadata={"help": "The prompt-only rungs of the first diagnose."}
@@ -93,6 +93,8 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
     from tunegate.spec import load_task
 
     opts = options if isinstance(options, DemoOptions) else DemoOptions(folder=options)
+    if not opts.rungs or TUNED in opts.rungs or "remote" in opts.rungs:
+        raise TunegateError("--rungs: the demo's first diagnose takes local prompt-only rungs")
     start = time.perf_counter()
     task, path = load_task(demo_folder(opts.folder))
     out = DemoResult(path)
@@ -282,7 +284,7 @@ def punchline(path: Path, run_id: str | None, task: Task) -> str:
     figures = f"{primary} {tm.value:.3f} vs {bm.value:.3f} (n={tm.n})"
     if comp is None:
         return f"fine-tuned vs best prompt-only rung {best.rung}: {figures}; no paired test stored"
-    p = f"paired {comp['test']} p={comp['p_value']:.2g}"
+    p = f"{comp['test'].replace('_', ' ')} test p={comp['p_value']:.2g}"
     if comp["real"] and comp["better"] == tuned.rung:
         verdict = "[bold green]the fine-tuned rung beats[/]"
     elif comp["real"]:

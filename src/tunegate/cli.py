@@ -224,6 +224,15 @@ def train(
             "--curve", help="Learning curve: train on nested fractions, e.g. 0.25,0.5,1.0."
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="With --curve: held-out items each adapter is evaluated on (default: as the "
+            "latest diagnose).",
+        ),
+    ] = None,
     rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
     alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
     dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
@@ -270,6 +279,7 @@ def train(
                     "--curve and --resume cannot be combined; resume one run with --run"
                 )
             results = api.train_curve(task, api.parse_fractions(curve), preset, overrides,
+                                      limit=limit, console=err_console,
                                       show_progress=not no_progress)  # fmt: skip
         else:
             results = [api.train(task, preset, overrides, resume=resume, run_id=run,

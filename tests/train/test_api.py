@@ -172,7 +172,7 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     kinds_task: Path, fast: dict
 ) -> None:
     results = train_curve(
-        kinds_task, [1.0, 0.5], "quick", {**fast, "steps": 2}, show_progress=False
+        kinds_task, [1.0, 0.5], "quick", {**fast, "steps": 2}, show_progress=False, evaluate=False
     )
     assert [r.fraction for r in results] == [0.5, 1.0]
     assert results[0].train_examples == results[1].train_examples // 2
@@ -183,7 +183,8 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     assert all(Path(store.artifacts(r.id)["adapter"]).exists() for r in runs)
     store.close()
     # the fine-tuned rung's adapter: the newest run on the whole split, not a later partial one
-    train_curve(kinds_task, [0.25], "quick", {**fast, "steps": 1}, show_progress=False)
+    train_curve(kinds_task, [0.25], "quick", {**fast, "steps": 1}, show_progress=False,
+                evaluate=False)  # fmt: skip
     assert latest_adapter(kinds_task) == (results[1].run_id, results[1].adapter)
 
 
@@ -260,3 +261,38 @@ def test_one_rule_for_the_latest_adapter_everywhere(tmp_path: Path, task_writer)
     assert _adapter_run(store, store.run(diag)) == whole
     assert task_table(folder).names["kinds"] == task_table(folder).names[whole]
     store.close()
+
+
+def test_learning_curve_adapters_are_measured_for_the_report(
+    tmp_path: Path, trainable_llama: Path, fast: dict, task_writer
+) -> None:
+    """`train_curve` evaluates each adapter with the fine-tuned rung on the latest diagnose's
+    items; the report's gather turns them into curve points and decide into a slope, while the
+    main diagnose stays the one the report shows."""
+    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
+    from tunegate.decide import curve_slope
+    from tunegate.ladder import DiagnoseOptions, diagnose, load
+    from tunegate.report.gather import gather
+    from tunegate.spec import load_task
+
+    folder = task_writer(
+        tmp_path / "kinds", trainable_llama, extra="ladder:\n  latency_samples: 0\n"
+    )
+    main = diagnose(folder, DiagnoseOptions(rungs=["constrained"], limit=2)).run_id
+    results = train_curve(folder, [0.5, 1.0], "quick", {**fast, "steps": 2}, show_progress=False)
+    store = Store(folder)
+    evals = [r for r in store.runs("diagnose") if r.config.get("curve")]
+    tag = store.run(results[0].run_id).config["curve"]
+    assert sorted(r.config["adapter_run"] for r in evals) == sorted(r.run_id for r in results)
+    assert all(r.config["curve"] == tag and r.config["rungs"] == ["finetuned"] for r in evals)
+    assert all(r.config["limit"] == 2 and r.status == "done" for r in evals)
+    assert load(store).run_id == main  # a curve's evaluations are not the main diagnose
+    task, _ = load_task(folder)
+    g = gather(task, folder, store)
+    store.close()
+    assert g.diagnose.run_id == main and g.curve_tag == tag
+    assert [c.run_id for c in g.curve] == [r.run_id for r in results]
+    points = g.evidence.training.curve if g.evidence.training else []
+    assert [p.n_train for p in points] == [r.train_examples for r in results]
+    assert all(0.0 <= p.value <= 1.0 and p.lo <= p.value <= p.hi for p in points)
+    assert curve_slope(points) is not None

@@ -120,9 +120,12 @@ def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
 
 
 def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
-    """A stored diagnose (the newest finished one by default), as the ladder wrote it."""
+    """A stored diagnose (the newest finished one by default, not a learning curve's evaluation
+    of one adapter), as the ladder wrote it."""
     if run_id is None:
-        latest = store.latest("diagnose")
+        from tunegate.ladder.result import latest_main
+
+        latest = latest_main(store)
         if latest is None:
             raise TunegateError(
                 "no finished diagnose run in the store; run `tunegate diagnose` first",

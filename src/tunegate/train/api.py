@@ -266,9 +266,15 @@ def train_curve(
     fractions: Sequence[float],
     preset: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
+    *,
+    evaluate: bool = True,
+    limit: int | None = None,
+    console: Any = None,
     **kwargs: Any,
 ) -> list[TrainResult]:
-    """One run per nested fraction of the train split (smallest first), tagged with a shared curve id."""
+    """One run per nested fraction of the train split (smallest first), tagged with a shared curve
+    id; then (`evaluate`) each adapter through diagnose's fine-tuned rung on the same held-out
+    items (`limit`, default: as the latest diagnose), so the report can draw the learning curve."""
     import time
 
     tag = f"curve-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -277,7 +283,32 @@ def train_curve(
         results.append(
             train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs)
         )
+    if evaluate and all(r.main_process for r in results):
+        evaluate_curve(task, tag, [r.run_id for r in results], limit, console)
     return results
+
+
+def evaluate_curve(
+    task: str | Path, tag: str, run_ids: Sequence[str], limit: int | None, console: Any = None
+) -> list[str]:
+    """Diagnose's fine-tuned rung with each run's adapter, on the items of the latest diagnose
+    (or `limit`); each diagnose records the curve tag and its adapter run. Returns their ids."""
+    from tunegate.ladder import DiagnoseOptions, diagnose
+
+    if limit is None:
+        _, folder = load_task(task)
+        store = Store(folder)
+        try:
+            main = next((r for r in store.runs("diagnose")
+                         if r.status == "done" and not r.config.get("curve")), None)  # fmt: skip
+        finally:
+            store.close()
+        limit = main.config.get("limit") if main else None
+    out = []
+    for rid in run_ids:
+        options = DiagnoseOptions(rungs=["finetuned"], limit=limit, adapter=rid, curve=tag)
+        out.append(diagnose(task, options, console=console).run_id)
+    return out
 
 
 def whole_split(run: Run) -> bool:

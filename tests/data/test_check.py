@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from conftest import copy_example
 from tunegate.cli import app, main
 from tunegate.data.check import CheckReport, run_check
-from tunegate.train.config import resolve_config
 from tunegate.spec import load_task
 from tunegate.store import Store
+from tunegate.train.config import resolve_config
 
 SCHEMA = {
     "type": "object",

@@ -118,7 +118,8 @@ def task_table(
     """The table for `tunegate serve [TASK] [--model M] [--adapter NAME=FOLDER ...]`."""
     from tunegate.models.resolve import model_label
 
-    name, default, runs, latest = None, None, [], None
+    name, default, latest = None, None, None
+    runs: list[tuple[str, Path]] = []
     if task is not None:
         name, task_model, default, folder = _task_constraint(task)
         model = model or task_model

@@ -65,6 +65,7 @@ class DemoResult:
     report: Path | None = None
     punchline: str = ""
     wall_s: float = 0.0
+    cpu_s: float = 0.0
     peak_rss_mib: float = 0.0
 
 
@@ -78,6 +79,14 @@ def demo_folder(folder: Path | None = None) -> Path:
             str(path),
         )
     return path
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (robust to a busy
+    machine, unlike wall time)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + child.ru_utime + child.ru_stime
 
 
 def peak_rss_mib() -> float:
@@ -95,7 +104,7 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
     opts = options if isinstance(options, DemoOptions) else DemoOptions(folder=options)
     if not opts.rungs or TUNED in opts.rungs or "remote" in opts.rungs:
         raise TunegateError("--rungs: the demo's first diagnose takes local prompt-only rungs")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     task, path = load_task(demo_folder(opts.folder))
     out = DemoResult(path)
 
@@ -123,13 +132,14 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
     out.report = built.path
     out.punchline = punchline(path, out.final_run, task)
     out.wall_s = time.perf_counter() - start
+    out.cpu_s = cpu_seconds() - cpu_start
     out.peak_rss_mib = peak_rss_mib()
     console.rule("[bold]demo done[/]")
     console.print(out.punchline, highlight=False)
     console.print(f"report: {out.report}", highlight=False, soft_wrap=True)
     reused = f" (reused: {', '.join(out.reused)})" if out.reused else ""
     console.print(
-        f"wall time {out.wall_s / 60:.1f} min ({out.wall_s:.0f} s){reused}; "
+        f"wall time {out.wall_s / 60:.1f} min ({out.wall_s:.0f} s, CPU {out.cpu_s:.0f} s){reused}; "
         f"peak RSS {out.peak_rss_mib / 1024:.2f} GiB (this process and its children)",
         highlight=False,
     )

@@ -80,14 +80,18 @@ def init(
 def check(
     task: TaskArg = Path("."),
     json_path: JsonOpt = None,
+    no_estimate: Annotated[
+        bool, typer.Option("--no-estimate", help="Skip timing a few training steps.")
+    ] = False,
 ) -> None:
     """Is the data ready? Counts, blank and over-long rows, duplicates, leakage, broken targets,
-    label balance and token statistics, each ok / warn / fail. Exits 1 when the verdict is fail."""
+    label balance, token statistics and the training time and cost on this machine (a few real
+    steps timed), each ok / warn / fail. Exits 1 when the verdict is fail."""
     from tunegate.data.check import print_report, run_check
     from tunegate.spec import load_task
 
     spec, folder = load_task(task)
-    report = run_check(spec, folder)
+    report = run_check(spec, folder, estimate=not no_estimate)
     print_report(report, console)
     _write_json(json_path, report.to_json())
     if report.verdict == "fail":
@@ -99,11 +103,30 @@ def demo(
     folder: Annotated[
         Path | None, typer.Option(help="The demo task folder (default: examples/support-tickets).")
     ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Held-out items every rung answers.")
+    ] = 60,
+    rungs: Annotated[
+        str | None,
+        typer.Option("--rungs", help="Prompt-only rungs (default zero_shot,constrained,rag)."),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", min=1, help="Training steps (default: the quick preset's budget)."),
+    ] = None,
+    no_estimate: Annotated[
+        bool, typer.Option("--no-estimate", help="check skips timing training steps.")
+    ] = False,
 ) -> None:
-    """Run the pipeline on the embedded model and the demo task (Kestrel Home's support inbox)."""
-    from tunegate.demo import run_demo
+    """The whole pipeline on the embedded model and the demo task (Kestrel Home's support
+    inbox): check, diagnose, train, diagnose the fine-tuned rung, report. Run it again after an
+    interruption to continue where it stopped."""
+    from tunegate.demo import PROMPT_RUNGS, DemoOptions, run_demo
+    from tunegate.ladder import parse_rungs
 
-    run_demo(folder, console)
+    chosen = parse_rungs(rungs) or list(PROMPT_RUNGS)
+    options = DemoOptions(folder, limit, tuple(chosen), steps, not no_estimate)
+    run_demo(options, console)
 
 
 @app.command()
@@ -205,6 +228,15 @@ def train(
             "--curve", help="Learning curve: train on nested fractions, e.g. 0.25,0.5,1.0."
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="With --curve: held-out items each adapter is evaluated on (default: as the "
+            "latest diagnose).",
+        ),
+    ] = None,
     rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
     alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
     dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
@@ -251,6 +283,7 @@ def train(
                     "--curve and --resume cannot be combined; resume one run with --run"
                 )
             results = api.train_curve(task, api.parse_fractions(curve), preset, overrides,
+                                      limit=limit, console=err_console,
                                       show_progress=not no_progress)  # fmt: skip
         else:
             results = [api.train(task, preset, overrides, resume=resume, run_id=run,

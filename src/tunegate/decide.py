@@ -16,7 +16,12 @@ import numpy as np
 
 from tunegate.outputs import Metric
 from tunegate.signals import TARGET_METRICS, primary_metric
-from tunegate.signals.cost import break_even_per_day, train_price_per_hour, training_cost
+from tunegate.signals.cost import (
+    break_even_per_day,
+    budget_notes,
+    train_price_per_hour,
+    training_cost,
+)
 from tunegate.signals.stats import Comparison, target_status
 from tunegate.spec import Task
 
@@ -46,6 +51,7 @@ class Readiness:
     verdict: Literal["ok", "warn", "fail"]
     n_train: int
     problems: list[str] = field(default_factory=list)
+    train_seconds: float | None = None  # check's estimate of one training run here
 
 
 @dataclass
@@ -178,16 +184,17 @@ def _gates(task: Task, ev: Evidence) -> list[Gate]:
         if rd.problems:
             detail += ": " + "; ".join(rd.problems[:3])
         gates.append(Gate("data", enough and clean, detail))
+    price = train_price_per_hour(task)
+    seconds, source = None, ""
     if ev.training is not None:
-        price = train_price_per_hour(task)
-        dollars = training_cost(ev.training.seconds, price)
-        gates.append(
-            Gate(
-                "training cycle",
-                True,
-                f"{ev.training.seconds / 60:.1f} min of training here, ${dollars:.2f} at ${price:.2f}/h",
-            )
-        )
+        seconds, source = ev.training.seconds, "of training here"
+    elif rd is not None and rd.train_seconds is not None:
+        seconds, source = rd.train_seconds, "of training here (check's estimate)"
+    if seconds is not None:
+        dollars = training_cost(seconds, price)
+        ok, note = budget_notes(task, seconds, dollars)
+        detail = f"{seconds / 60:.1f} min {source}, ${dollars:.2f} at ${price:.2f}/h"
+        gates.append(Gate("training cycle", ok, detail + (f"; {note}" if note else "")))
     return gates
 
 

@@ -71,6 +71,10 @@ prices:
   remote_input_per_1m: 0.15   # $ per 1M input tokens of a remote model
   remote_output_per_1m: 0.60
   self_hosted_per_hour: 0.10  # $ per hour of the machine serving the small model
+# The training cycle you accept (check's estimate and the report's training gate use it):
+# budget:
+#   max_train_minutes: 30
+#   max_train_cost: 5
 
 # A remote model (any OpenAI-compatible endpoint), as a rung and a teacher:
 # remote:

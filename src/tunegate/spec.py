@@ -155,6 +155,18 @@ class Prices(_Strict):
     )
 
 
+class Budget(_Strict):
+    """The training cycle the team accepts: `tunegate check`'s estimate and the report's
+    training gate are measured against it."""
+
+    max_train_minutes: float | None = Field(
+        default=None, gt=0, description="Longest acceptable training run, in minutes."
+    )
+    max_train_cost: float | None = Field(
+        default=None, ge=0, description="Most $ a training run may cost (at prices.train_per_hour)."
+    )
+
+
 class RemoteSpec(_Strict):
     base_url: str = Field(description="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1.")
     model: str = Field(description="The model name sent to the endpoint.")
@@ -248,6 +260,9 @@ class Task(_Strict):
     )
     prices: Prices = Field(
         default_factory=Prices, description="Prices for cost per month and training."
+    )
+    budget: Budget = Field(
+        default_factory=Budget, description="The training time and cost the team accepts."
     )
     remote: RemoteSpec | None = Field(
         default=None, description="A remote model as a rung and teacher."

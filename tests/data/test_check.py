@@ -17,6 +17,7 @@ from tunegate.cli import app, main
 from tunegate.data.check import CheckReport, run_check
 from tunegate.spec import load_task
 from tunegate.store import Store
+from tunegate.train.config import resolve_config
 
 SCHEMA = {
     "type": "object",
@@ -67,9 +68,10 @@ def make_task(
     return folder
 
 
-def check(folder: Path) -> CheckReport:
+def check(folder: Path, estimate: bool = False) -> CheckReport:
+    """check without timing training steps (tested on its own below: it loads the model)."""
     task, path = load_task(folder)
-    return run_check(task, path)
+    return run_check(task, path, estimate=estimate)
 
 
 def test_clean_rows_pass_and_the_report_is_stored(tmp_path: Path) -> None:
@@ -78,6 +80,9 @@ def test_clean_rows_pass_and_the_report_is_stored(tmp_path: Path) -> None:
     assert report.verdict == "ok", [(i.name, i.reason) for i in report.items if i.status != "ok"]
     assert report.rows == {"train": 120, "test": 60, "test_file": 60}
     assert report.item("labels.imbalance").value == 1.0
+    # the training cutoff is the one `tunegate train` resolves (preset + task's train:)
+    assert report.tokens["max_length"] == resolve_config(None, {}).max_length
+    assert report.item("train.time").reason == "not measured: --no-estimate"
     store = Store(folder)
     run = store.latest("check")
     assert run is not None and run.id == report.run_id and run.note == "ok"
@@ -221,7 +226,7 @@ def test_cli_exit_codes_json_and_one_line_errors(
     runner = CliRunner()
     ok = make_task(tmp_path / "ok", rows(120, 1), rows(60, 2))
     out = tmp_path / "report.json"
-    result = runner.invoke(app, ["check", str(ok), "--json", str(out)])
+    result = runner.invoke(app, ["check", str(ok), "--json", str(out), "--no-estimate"])
     assert result.exit_code == 0, result.output
     assert "tunegate check: planted" in result.output and "verdict" in result.output
     assert json.loads(out.read_text())["verdict"] == "ok"
@@ -229,7 +234,7 @@ def test_cli_exit_codes_json_and_one_line_errors(
     leaky = rows(60, 2)
     leaky[0] = rows(120, 1)[0]
     bad = make_task(tmp_path / "bad", rows(120, 1), leaky)
-    assert runner.invoke(app, ["check", str(bad)]).exit_code == 1
+    assert runner.invoke(app, ["check", str(bad), "--no-estimate"]).exit_code == 1
 
     monkeypatch.setattr(sys, "argv", ["tunegate", "check", str(tmp_path / "nowhere")])
     with pytest.raises(SystemExit) as exit_info:
@@ -244,7 +249,7 @@ def test_dirty_demo_reports_every_planted_problem(tmp_path: Path) -> None:
     folder = copy_example("support-tickets-dirty", tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     out = tmp_path / "check.json"
-    result = CliRunner().invoke(app, ["check", str(folder), "--json", str(out)])
+    result = CliRunner().invoke(app, ["check", str(folder), "--json", str(out), "--no-estimate"])
     assert result.exit_code == 1, result.output  # exact leakage fails the verdict
     report = json.loads(out.read_text(encoding="utf-8"))
     items = {it["name"]: it for it in report["items"]}
@@ -293,3 +298,42 @@ def test_chat_shaped_text_task(tmp_path: Path) -> None:
     assert not any(n.startswith(("json.", "labels.")) for n in names)
     assert report.item("rows.empty_targets").rows == ["train.jsonl:4"]
     assert report.item("leakage.exact").value == 20
+
+
+def test_training_time_is_measured_priced_and_held_to_the_budget(
+    tmp_path: Path, tiny_llama: Path
+) -> None:
+    """A few real steps on this machine give seconds per epoch; the run's cost at the training
+    price; over `budget` it warns, and the report's training gate reads the same estimate."""
+    from tunegate.decide import Evidence, _gates
+    from tunegate.report.gather import CheckRecord, readiness
+
+    folder = make_task(
+        tmp_path, rows(120, 1), rows(60, 2), model=str(tiny_llama),
+        prices={"train_per_hour": 3.6}, budget={"max_train_minutes": 0.0001},
+        train={"max_length": 128, "epochs": 2, "minutes": None},
+    )  # fmt: skip
+    report = check(folder, estimate=True)
+    item = report.item("train.time")
+    d = item.details
+    assert item.status == "warn" and report.verdict != "ok"
+    assert "over budget.max_train_minutes 0.0001" in item.reason and "min per epoch" in item.reason
+    assert d["steps_measured"] >= 1 and d["tokens_per_s"] > 0
+    assert item.value == d["seconds_per_epoch"] > 0
+    assert d["seconds_total"] > d["seconds_per_epoch"]  # two epochs
+    assert d["cost"] == pytest.approx(d["seconds_total"] / 3600 * 3.6)
+    assert report.tokens["train_estimate"] == d and report.tokens["max_length"] == 128
+    task, _ = load_task(folder)
+    record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
+    (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))
+               if g.name == "training cycle"]  # fmt: skip
+    assert gate.ok is False and "check's estimate" in gate.detail
+
+
+def test_training_time_is_skipped_without_the_training_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tunegate.train.timing", None)  # import fails
+    report = check(make_task(tmp_path, rows(120, 1), rows(60, 2)), estimate=True)
+    item = report.item("train.time")
+    assert item.status == "ok" and item.reason.startswith("not measured: training backend")

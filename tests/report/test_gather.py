@@ -105,19 +105,21 @@ def test_an_unfinished_diagnose_is_not_read(tmp_path: Path) -> None:
 def test_adapter_attribution_follows_what_had_finished(
     demo_store: tuple[Path, dict[str, Any]], tmp_path: Path, minilm: Any
 ) -> None:
-    """A training run that finishes after a diagnose is not the one it measured; a recorded
-    `adapter_run` wins over the timing rule."""
+    """A training run that finishes after a diagnose is not the one it measured; among those that
+    had finished, a whole-split run wins over a newer partial one (`pick_adapter`'s rule); a
+    recorded `adapter_run` wins over both."""
     src, ids = demo_store
     folder = tmp_path / "copy"
     shutil.copytree(src, folder)
     store = Store(folder)
-    later = write_train(store, folder, 0.5, None, steps=3)
+    partial = write_train(store, folder, 0.5, None, steps=3)
+    later = write_train(store, folder, 1.0, None, steps=3)
     assert load_diagnose(store).adapter_run == ids["train"]
     task, _ = load_task(folder)
     examples = load_dataset(task, folder).test
     tuned = rung_outputs("finetuned", examples, TUNED[0.5], seed=7)
     run = write_diagnose(store, task, output_schema(task, folder), [tuned], minilm)
-    assert load_diagnose(store, run).adapter_run == later
+    assert load_diagnose(store, run).adapter_run == later != partial
     recorded = store.start_run("diagnose", {"adapter_run": ids["curve"][0]})
     store.put_result(recorded, "summary", {"rungs": [], "items": 0})
     store.set_status(recorded, "done")

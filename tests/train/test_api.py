@@ -172,7 +172,7 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     kinds_task: Path, fast: dict
 ) -> None:
     results = train_curve(
-        kinds_task, [1.0, 0.5], "quick", {**fast, "steps": 2}, show_progress=False
+        kinds_task, [1.0, 0.5], "quick", {**fast, "steps": 2}, show_progress=False, evaluate=False
     )
     assert [r.fraction for r in results] == [0.5, 1.0]
     assert results[0].train_examples == results[1].train_examples // 2
@@ -183,7 +183,8 @@ def test_learning_curve_trains_one_tagged_run_per_nested_fraction(
     assert all(Path(store.artifacts(r.id)["adapter"]).exists() for r in runs)
     store.close()
     # the fine-tuned rung's adapter: the newest run on the whole split, not a later partial one
-    train_curve(kinds_task, [0.25], "quick", {**fast, "steps": 1}, show_progress=False)
+    train_curve(kinds_task, [0.25], "quick", {**fast, "steps": 1}, show_progress=False,
+                evaluate=False)  # fmt: skip
     assert latest_adapter(kinds_task) == (results[1].run_id, results[1].adapter)
 
 
@@ -216,3 +217,82 @@ def test_over_long_rows_warn_with_counts(
     assert re.search(
         r"\d+ of 36 examples exceed max_length 27 tokens \(longest 2\d\); truncated \d+", msg
     )
+
+
+def test_one_rule_for_the_latest_adapter_everywhere(tmp_path: Path, task_writer) -> None:
+    """`pick_adapter`'s rule (newest finished whole-split run, else newest finished) is what the
+    fine-tuned rung, the report, the server's task alias and export all use."""
+    from tunegate.data.split import load_dataset
+    from tunegate.ladder.context import Context
+    from tunegate.report.gather import _adapter_run
+    from tunegate.serve import task_table
+    from tunegate.spec import load_task
+    from tunegate.train.api import pick_adapter
+
+    folder = task_writer(tmp_path / "kinds", tmp_path / "no-model")
+    store = Store(folder)
+
+    def run(fraction: float, status: str = "done", adapter: bool = True) -> str:
+        rid = store.start_run("train", {"fraction": fraction})
+        if adapter:
+            path = tmp_path / rid
+            path.mkdir()
+            (path / "adapter_config.json").write_text("{}")
+            store.put_artifact(rid, "adapter", path)
+        store.set_status(rid, status)
+        return rid
+
+    assert pick_adapter(store) is None
+    with pytest.raises(TunegateError, match="no finished training run"):
+        latest_adapter(folder)
+    only_partial = run(0.25)
+    assert pick_adapter(store) == (only_partial, (tmp_path / only_partial).resolve())
+    whole = run(1.0)
+    run(0.5)  # newer, but a learning curve's fraction
+    run(1.0, status="interrupted")  # newer, unfinished
+    run(1.0, adapter=False)  # newer, no adapter
+    expected = (whole, (tmp_path / whole).resolve())
+    assert pick_adapter(store) == expected
+    assert latest_adapter(folder) == expected
+    task, _ = load_task(folder)
+    ctx = Context(task, folder, load_dataset(task, folder), store)
+    assert (ctx.adapter_run, ctx.adapter) == (whole, str(expected[1]))
+    diag = store.start_run("diagnose", {})
+    assert _adapter_run(store, store.run(diag)) == whole
+    assert task_table(folder).names["kinds"] == task_table(folder).names[whole]
+    store.close()
+
+
+def test_learning_curve_adapters_are_measured_for_the_report(
+    tmp_path: Path, trainable_llama: Path, fast: dict, task_writer
+) -> None:
+    """`train_curve` evaluates each adapter with the fine-tuned rung on the latest diagnose's
+    items; the report's gather turns them into curve points and decide into a slope, while the
+    main diagnose stays the one the report shows."""
+    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
+    from tunegate.decide import curve_slope
+    from tunegate.ladder import DiagnoseOptions, diagnose, load
+    from tunegate.report.gather import gather
+    from tunegate.spec import load_task
+
+    folder = task_writer(
+        tmp_path / "kinds", trainable_llama, extra="ladder:\n  latency_samples: 0\n"
+    )
+    main = diagnose(folder, DiagnoseOptions(rungs=["constrained"], limit=2)).run_id
+    results = train_curve(folder, [0.5, 1.0], "quick", {**fast, "steps": 2}, show_progress=False)
+    store = Store(folder)
+    evals = [r for r in store.runs("diagnose") if r.config.get("curve")]
+    tag = store.run(results[0].run_id).config["curve"]
+    assert sorted(r.config["adapter_run"] for r in evals) == sorted(r.run_id for r in results)
+    assert all(r.config["curve"] == tag and r.config["rungs"] == ["finetuned"] for r in evals)
+    assert all(r.config["limit"] == 2 and r.status == "done" for r in evals)
+    assert load(store).run_id == main  # a curve's evaluations are not the main diagnose
+    task, _ = load_task(folder)
+    g = gather(task, folder, store)
+    store.close()
+    assert g.diagnose.run_id == main and g.curve_tag == tag
+    assert [c.run_id for c in g.curve] == [r.run_id for r in results]
+    points = g.evidence.training.curve if g.evidence.training else []
+    assert [p.n_train for p in points] == [r.train_examples for r in results]
+    assert all(0.0 <= p.value <= 1.0 and p.lo <= p.value <= p.hi for p in points)
+    assert curve_slope(points) is not None

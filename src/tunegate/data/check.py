@@ -58,9 +58,16 @@ class CheckReport:
 
 
 def run_check(
-    task: Task, folder: Path, store: Store | None = None, thresholds: Thresholds | None = None
+    task: Task,
+    folder: Path,
+    store: Store | None = None,
+    thresholds: Thresholds | None = None,
+    estimate: bool = True,
 ) -> CheckReport:
-    """Measure the task's data readiness, save it as a `check` run in the store, and return it."""
+    """Measure the task's data readiness, save it as a `check` run in the store, and return it.
+
+    `estimate=False` skips timing training steps (the training-time item says so)."""
+    from tunegate.data import train_time
     from tunegate.models.resolve import load_tokenizer, model_label, resolve_model
 
     db = store if store is not None else Store(folder)
@@ -86,9 +93,13 @@ def run_check(
         readiness.label_items(items, task, train, test)
         model_path = resolve_model(task.model, folder)
         counts = count_tokens(task, rows, load_tokenizer(model_path), model_path)
-        tokens = readiness.token_items(items, task, train, test, counts)
-        # Training time per epoch and its cost at prices.train_per_hour: `tunegate.train.estimate`
-        # adds its item here (measured forward/backward steps on this machine, scaled by `tokens`).
+        cfg = train_time.train_config(task, str(folder / "tunegate.yaml"))
+        tokens = readiness.token_items(items, task, train, test, counts, cfg.max_length)
+        if estimate:
+            item, tokens["train_estimate"] = train_time.time_item(task, folder, train, cfg)
+        else:
+            item = train_time.skipped("--no-estimate")
+        items.put(item)
 
         verdict: Status = max((it.status for it in items.items), key=readiness.RANK.__getitem__)
         report = CheckReport(

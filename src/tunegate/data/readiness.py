@@ -20,7 +20,7 @@ from tunegate.spec import Task
 
 Status = Literal["ok", "warn", "fail"]
 RANK = {"ok": 0, "warn": 1, "fail": 2}
-DEFAULT_MAX_LENGTH = 512  # training cutoff in tokens when task.train sets no max_length
+DEFAULT_MAX_LENGTH = 512  # training cutoff when none is given (check passes training's own)
 
 
 @dataclass(frozen=True)
@@ -355,11 +355,16 @@ def label_items(items: Items, task: Task, train: list[Example], test: list[Examp
 
 
 def token_items(
-    items: Items, task: Task, train: list[Example], test: list[Example], counts: TokenCounts
+    items: Items,
+    task: Task,
+    train: list[Example],
+    test: list[Example],
+    counts: TokenCounts,
+    max_length: int = DEFAULT_MAX_LENGTH,
 ) -> dict[str, Any]:
-    """Token statistics and the length items; returns the token summary kept in the report."""
+    """Token statistics and the length items against the training cutoff `max_length` (the
+    resolved training settings'); returns the token summary kept in the report."""
     rows, n = [*train, *test], len(train)
-    max_length = int(task.train.get("max_length", DEFAULT_MAX_LENGTH))
     max_tokens = task.output.max_tokens
     items.fill.update(max_length=max_length, max_tokens=max_tokens, context=counts.context or 0)
     seq = [counts.sequence(i) for i in range(n)]

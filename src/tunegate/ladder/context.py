@@ -97,17 +97,21 @@ class Context:
 
     @cached_property
     def _adapter(self) -> tuple[str | None, str | None]:
-        """(training run id, adapter folder) of the adapter the fine-tuned rung uses."""
+        """(training run id, adapter folder) of the adapter the fine-tuned rung uses: the chosen
+        run or folder, else the latest by `tunegate.train.api.pick_adapter`'s rule."""
+        from tunegate.train.api import pick_adapter
+
         choice = self.adapter_choice
-        for run in self.store.runs("train"):
-            if run.status != "done" or (choice is not None and run.id != choice):
-                continue
-            path = self._adapter_folder(self.store.artifacts(run.id).get("adapter"))
-            if path is not None:
-                return run.id, path
+        runs = {r.id for r in self.store.runs("train")}
+        if choice is None or choice in runs:
+            found = pick_adapter(self.store, choice)
+            if found is not None:
+                return found[0], str(found[1])
             if choice is not None:
-                raise TunegateError(f"training run {choice!r} has no adapter on disk", "--adapter")
-        if choice is None:
+                raise TunegateError(
+                    f"training run {choice!r} has not finished or has no adapter on disk",
+                    "--adapter",
+                )
             return None, None
         folder = self._adapter_folder(choice)
         if folder is None or not (Path(folder) / "adapter_config.json").exists():

@@ -45,7 +45,8 @@ class Evaluator:
 
     def compare(self, results: Sequence[RungResult]) -> list[dict[str, Any]]:
         """Paired tests of every rung against the baseline rung and against its parent rung
-        (what it adds: examples, documents, an adapter), as JSON records."""
+        (what it adds: examples, documents, an adapter), and of each fine-tuned rung against the
+        best prompt-only rung on the primary metric (the demo's punchline), as JSON records."""
         from tunegate import signals
 
         if not results:
@@ -53,12 +54,30 @@ class Evaluator:
         by_name = {r.rung: r for r in results}
         base = by_name.get(BASELINE, results[0])
         out: list[dict[str, Any]] = []
+        best = best_prompt(results, self.primary)
         for r in results:
             parent = by_name.get(r.parent or "")
             against = [base] if parent is None or parent is base else [base, parent]
+            if best is not None and is_tuned(r) and best not in against:
+                against.append(best)
             for a in against:
                 if a is r or a.scores is None or r.scores is None:
                     continue
                 comps = signals.compare(self.ctx.task, a.scores, r.scores, schema=self.ctx.schema)
                 out.extend(c.to_json() for c in comps)
         return out
+
+
+def is_tuned(r: RungResult) -> bool:
+    """A rung answered by a fine-tuned adapter (as the report classifies rungs)."""
+    return r.rung.startswith(("finetuned", "distill")) and not r.outputs.remote
+
+
+def best_prompt(results: Sequence[RungResult], primary: str) -> RungResult | None:
+    """The prompt-only rung (local, no adapter) with the best primary figure."""
+    scored = [
+        (m.value, r)
+        for r in results
+        if not is_tuned(r) and not r.outputs.remote and (m := r.metric(primary)) is not None
+    ]
+    return max(scored, key=lambda t: t[0])[1] if scored else None

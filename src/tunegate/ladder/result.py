@@ -12,7 +12,7 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.outputs import Metric, RungOutputs
-from tunegate.store import Store
+from tunegate.store import Run, Store
 
 
 @dataclass
@@ -103,10 +103,19 @@ class DiagnoseResult:
         return {**self.summary_json(), "results": {r.rung: r.to_json() for r in self.rungs}}
 
 
+def latest_main(store: Store) -> Run | None:
+    """The newest finished diagnose that is not a learning curve's evaluation of one adapter."""
+    return next(
+        (r for r in store.runs("diagnose") if r.status == "done" and not r.config.get("curve")),
+        None,
+    )
+
+
 def load(store: Store, run_id: str | None = None) -> DiagnoseResult:
-    """A stored diagnose (the newest finished one by default), rebuilt without a model."""
+    """A stored diagnose (the newest finished one by default, not counting a learning curve's
+    evaluations), rebuilt without a model."""
     if run_id is None:
-        run = store.latest("diagnose")
+        run = latest_main(store)
         if run is None:
             raise TunegateError("no finished diagnose in the store; run `tunegate diagnose` first")
         run_id = run.id

@@ -51,6 +51,10 @@ class DiagnoseOptions:
             "help": "Fine-tuned rung: this training run id or adapter folder (default: newest)."
         },
     )
+    curve: str | None = field(
+        default=None,
+        metadata={"help": "A learning curve's id: this run measures one of its adapters."},
+    )
 
 
 class Generators:
@@ -293,6 +297,8 @@ def diagnose(
     if any(r.name == "finetuned" for r in chosen):
         config["adapter"] = ctx.adapter
         config["adapter_run"] = ctx.adapter_run
+    if opts.curve:
+        config["curve"] = opts.curve  # not the main diagnose: `load` and the report pass it over
     run_id = store.start_run(RUN_KIND, config)
     evaluator = None
     if measure:

@@ -4,8 +4,8 @@ Reads the latest finished check (readiness), the latest finished diagnose (one r
 `rung.<name>` per rung plus a `summary`), the training run whose adapter that diagnose's
 fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
 their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
-one the ladder picks, i.e. the newest-created training run that had finished (with an adapter)
-before the diagnose started. A learning-curve point is a curve run whose adapter a finished
+one the ladder picks (`tunegate.train.api.pick_adapter`) among the training runs that had
+finished before the diagnose started. A learning-curve point is a curve run whose adapter a finished
 diagnose measured; its best validation loss is shown either way.
 """
 
@@ -121,9 +121,12 @@ def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
 
 
 def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
-    """A stored diagnose (the newest finished one by default), as the ladder wrote it."""
+    """A stored diagnose (the newest finished one by default, not a learning curve's evaluation
+    of one adapter), as the ladder wrote it."""
     if run_id is None:
-        latest = store.latest("diagnose")
+        from tunegate.ladder.result import latest_main
+
+        latest = latest_main(store)
         if latest is None:
             raise TunegateError(
                 "no finished diagnose run in the store; run `tunegate diagnose` first",
@@ -175,17 +178,13 @@ def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
     """The training run whose adapter this diagnose's fine-tuned rung used (see module doc)."""
+    from tunegate.train.api import pick_adapter
+
     recorded = diagnose.config.get("adapter_run")
     if isinstance(recorded, str):
         return recorded
-    before = [
-        r
-        for r in store.runs("train")
-        if r.status == "done"
-        and r.updated <= diagnose.created
-        and store.artifacts(r.id).get("adapter")
-    ]
-    return max(before, key=lambda r: r.created).id if before else None
+    found = pick_adapter(store, before=diagnose.created)
+    return found[0] if found else None
 
 
 def load_check(store: Store) -> CheckRecord | None:
@@ -208,7 +207,14 @@ def readiness(check: CheckRecord) -> Readiness:
     )
     problems = [f"{it.get('title', it.get('name'))}: {it.get('reason', '')}" for it in ranked]
     verdict = check.verdict if check.verdict in ("ok", "warn", "fail") else "warn"
-    return Readiness(verdict, int(check.rows.get("train", 0)), problems)  # type: ignore[arg-type]
+    estimate = next((it for it in check.items if it.get("name") == "train.time"), {})
+    seconds = (estimate.get("details") or {}).get("seconds_total")
+    return Readiness(
+        verdict,  # type: ignore[arg-type]
+        int(check.rows.get("train", 0)),
+        problems,
+        float(seconds) if seconds is not None else None,
+    )
 
 
 def load_train(store: Store, run_id: str) -> TrainRecord | None:
@@ -287,8 +293,10 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
     if diag.adapter_run and any(r.kind == "finetuned" for r in diag.rungs):
         train = load_train(store, diag.adapter_run)
     if train is None:
-        latest = store.latest("train")
-        train = load_train(store, latest.id) if latest else None
+        from tunegate.train.api import pick_adapter
+
+        latest = pick_adapter(store)
+        train = load_train(store, latest[0]) if latest else None
     tag, curve = _curve(store, task)
     points = [c.point for c in curve if c.point is not None]
     evidence = Evidence(

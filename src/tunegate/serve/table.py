@@ -89,20 +89,23 @@ def _task_constraint(task_dir: Path) -> tuple[str, str | None, Constraint | None
     return spec.name, model, constraint, folder
 
 
-def _trained(folder: Path) -> list[tuple[str, Path, float]]:
-    """(run id, adapter folder, fraction) of finished training runs, newest first."""
+def _trained(folder: Path) -> tuple[list[tuple[str, Path]], str | None]:
+    """(run id, adapter folder) of finished training runs, newest first, and the latest one by
+    `tunegate.train.api.pick_adapter`'s rule (the one the task's name stands for)."""
     from tunegate.store import STORE_DIR, STORE_FILE, Store
+    from tunegate.train.api import adapter_path, pick_adapter
 
     if not (folder / STORE_DIR / STORE_FILE).exists():
-        return []
+        return [], None
     store = Store(folder)
     try:
         out = []
         for run in store.runs("train"):
-            path = store.artifacts(run.id).get("adapter")
-            if run.status == "done" and path and Path(path).exists():
-                out.append((run.id, Path(path), float(run.config.get("fraction", 1.0) or 1.0)))
-        return out
+            path = adapter_path(store, run)
+            if path is not None:
+                out.append((run.id, path))
+        latest = pick_adapter(store)
+        return out, latest[0] if latest else None
     finally:
         store.close()
 
@@ -115,17 +118,17 @@ def task_table(
     """The table for `tunegate serve [TASK] [--model M] [--adapter NAME=FOLDER ...]`."""
     from tunegate.models.resolve import model_label
 
-    name, default, runs = None, None, []
+    name, default, latest = None, None, None
+    runs: list[tuple[str, Path]] = []
     if task is not None:
         name, task_model, default, folder = _task_constraint(task)
         model = model or task_model
-        runs = _trained(folder)
+        runs, latest = _trained(folder)
     table = ModelTable(base=model, base_name=model_label(model))
-    for run_id, path, _ in runs:
+    for run_id, path in runs:
         table.add_adapter(run_id, path, default)
-    if runs and name is not None and name not in table.names:
-        latest = next((r for r in runs if r[2] == 1.0), runs[0])
-        table.add_alias(name, latest[0])
+    if latest is not None and name is not None and name not in table.names:
+        table.add_alias(name, latest)
     for adapter_name, folder in adapters or []:
         table.add_adapter(adapter_name, folder, default)
     return table

@@ -126,6 +126,22 @@ def training_cost(seconds: float, price_per_hour: float) -> float:
     return max(0.0, seconds) / 3600.0 * price_per_hour
 
 
+def budget_notes(task: Task, seconds: float, dollars: float) -> tuple[bool, str]:
+    """(within the task's `budget`, a note): what a training run of `seconds` costing `dollars`
+    exceeds, "within the task's budget", or "" when the task sets no budget."""
+    b = task.budget
+    over = []
+    if b.max_train_minutes is not None and seconds / 60 > b.max_train_minutes:
+        over.append(f"over budget.max_train_minutes {b.max_train_minutes:g}")
+    if b.max_train_cost is not None and dollars > b.max_train_cost:
+        over.append(f"over budget.max_train_cost ${b.max_train_cost:g}")
+    if over:
+        return False, ", ".join(over)
+    if b.max_train_minutes is None and b.max_train_cost is None:
+        return True, ""
+    return True, "within the task's budget"
+
+
 def amortized_per_month(training_dollars: float, months: int) -> float:
     """A training cost spread evenly over `months` of serving."""
     return training_dollars / months

@@ -12,18 +12,19 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunegate.data.split import load_dataset
 from tunegate.errors import TunegateError
 from tunegate.models.resolve import resolve_model
 from tunegate.spec import Task, load_task, task_path
-from tunegate.store import Store
-from tunegate.train.checkpoint import Progress, find_checkpoint, load_checkpoint, set_rng_state
+from tunegate.store import Run, Store
 from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
-from tunegate.train.loop import Output, StepInfo, TrainInterrupted, run, save_best
-from tunegate.train.session import build, carve, make_accelerator, make_scheduler
-from tunegate.train.timing import fit_steps, measure
+
+if TYPE_CHECKING:
+    from tunegate.train.loop import StepInfo
+
+# torch loads only when a run starts: `latest_adapter` serves the ladder, the report and the server.
 
 log = logging.getLogger(__name__)
 RESUMABLE = ("running", "interrupted", "failed")
@@ -54,6 +55,8 @@ def run_dir(store: Store, run_id: str) -> Path:
 
 
 def _resumable(store: Store, run_id: str | None) -> Any:
+    from tunegate.train.checkpoint import find_checkpoint
+
     if run_id:
         run_ = store.run(run_id)
         if run_.kind != "train":
@@ -87,6 +90,8 @@ def _same_settings(saved: dict[str, Any], now: dict[str, Any], run_id: str, sour
 
 def _plan_budget(loop: Any, cfg: Any, saved: dict[str, Any] | None, accelerator: Any) -> int:
     """Steps for a time budget: timed now (about 5% of the budget), or the resumed run's own."""
+    from tunegate.train.timing import fit_steps, measure
+
     planned = saved.get("planned_steps") if saved else None
     if planned is None:
         speed = measure(loop, max_steps=6, max_seconds=min(30.0, max(6.0, cfg.minutes * 3)))
@@ -121,6 +126,10 @@ def train(
     file's `train:` section. Raises TrainInterrupted (a KeyboardInterrupt) after Ctrl-C, once the
     checkpoint is saved, or once `should_stop()` (polled after each step) returns True.
     """
+    from tunegate.train.checkpoint import Progress, load_checkpoint, set_rng_state
+    from tunegate.train.loop import Output, TrainInterrupted, run, save_best
+    from tunegate.train.session import build, carve, make_accelerator, make_scheduler
+
     spec, folder = load_task(task)
     source = str(task_path(task))
     if run_id and not resume:
@@ -257,9 +266,15 @@ def train_curve(
     fractions: Sequence[float],
     preset: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
+    *,
+    evaluate: bool = True,
+    limit: int | None = None,
+    console: Any = None,
     **kwargs: Any,
 ) -> list[TrainResult]:
-    """One run per nested fraction of the train split (smallest first), tagged with a shared curve id."""
+    """One run per nested fraction of the train split (smallest first), tagged with a shared curve
+    id; then (`evaluate`) each adapter through diagnose's fine-tuned rung on the same held-out
+    items (`limit`, default: as the latest diagnose), so the report can draw the learning curve."""
     import time
 
     tag = f"curve-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -268,32 +283,88 @@ def train_curve(
         results.append(
             train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs)
         )
+    if evaluate and all(r.main_process for r in results):
+        evaluate_curve(task, tag, [r.run_id for r in results], limit, console)
     return results
+
+
+def evaluate_curve(
+    task: str | Path, tag: str, run_ids: Sequence[str], limit: int | None, console: Any = None
+) -> list[str]:
+    """Diagnose's fine-tuned rung with each run's adapter, on the items of the latest diagnose
+    (or `limit`); each diagnose records the curve tag and its adapter run. Returns their ids."""
+    from tunegate.ladder import DiagnoseOptions, diagnose
+
+    if limit is None:
+        _, folder = load_task(task)
+        store = Store(folder)
+        try:
+            main = next((r for r in store.runs("diagnose")
+                         if r.status == "done" and not r.config.get("curve")), None)  # fmt: skip
+        finally:
+            store.close()
+        limit = main.config.get("limit") if main else None
+    out = []
+    for rid in run_ids:
+        options = DiagnoseOptions(rungs=["finetuned"], limit=limit, adapter=rid, curve=tag)
+        out.append(diagnose(task, options, console=console).run_id)
+    return out
+
+
+def whole_split(run: Run) -> bool:
+    """Trained on the whole train split (not a learning curve's smaller fraction)."""
+    return float(run.config.get("fraction") or 1.0) >= 1.0
+
+
+def adapter_path(store: Store, run: Run) -> Path | None:
+    """A finished run's adapter folder on disk (a relative artifact path is read against the task
+    folder, then the store folder), or None."""
+    if run.kind != "train" or run.status != "done":
+        return None
+    path = store.artifacts(run.id).get("adapter")
+    if not path:
+        return None
+    for candidate in (Path(path), store.root.parent / path, store.root / path):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def pick_adapter(
+    store: Store, run_id: str | None = None, before: float | None = None
+) -> tuple[str, Path] | None:
+    """The one rule for "the latest adapter", used by diagnose's fine-tuned rung, the report,
+    the server's task alias and export: the run `run_id` if given; else the newest finished
+    training run with an adapter on disk that was trained on the whole train split; else the
+    newest finished one (a learning curve's fractions only). `before` (a time) ignores runs
+    that finished later. None when there is none."""
+    if run_id is not None:
+        path = adapter_path(store, store.run(run_id))
+        return (run_id, path) if path is not None else None
+    found = [
+        (run, path)
+        for run in store.runs("train")  # newest first
+        if (before is None or run.updated <= before)
+        and (path := adapter_path(store, run)) is not None
+    ]
+    best = next((f for f in found if whole_split(f[0])), found[0] if found else None)
+    return (best[0].id, best[1]) if best else None
 
 
 def latest_adapter(
     task: Task | str | Path, folder: Path | None = None, run_id: str | None = None
 ) -> tuple[str, Path]:
-    """(run id, adapter folder) of a finished training run: `run_id`, else the newest one trained on
-    the whole train split (a learning curve's smaller fractions are passed over), else the newest."""
+    """(run id, adapter folder) by `pick_adapter`'s rule; a one-line error when there is none."""
     if not isinstance(task, Task):
         _, folder = load_task(task)
     assert folder is not None
     store = Store(folder)
     try:
-        if run_id:
-            run_ = store.run(run_id)
-        else:
-            done = [r for r in store.runs("train") if r.status == "done"]
-            full = [r for r in done if r.config.get("fraction", 1.0) == 1.0]
-            if not done:
-                raise TunegateError(
-                    "no finished training run; run `tunegate train` first", str(folder)
-                )
-            run_ = (full or done)[0]
-        path = store.artifacts(run_.id).get("adapter")
+        found = pick_adapter(store, run_id)
+        if found is None and run_id is None:
+            raise TunegateError("no finished training run; run `tunegate train` first", str(folder))
+        if found is None:
+            raise TunegateError(f"run {run_id} has no adapter on disk", str(folder))
+        return found
     finally:
         store.close()
-    if path is None or not Path(path).exists():
-        raise TunegateError(f"run {run_.id} has no adapter on disk", str(folder))
-    return run_.id, Path(path)

@@ -1,0 +1,64 @@
+"""check's training-time item: a few real training steps timed on this machine.
+
+`tunegate.train.estimate` builds the very model, LoRA, batches and step `tunegate train` would
+run with the task's settings (its preset plus the task file's `train:` section), times a few
+steps and scales them by the epoch's real token count. The item gives seconds per epoch, the
+run's time and its cost at `prices.train_per_hour` (else `self_hosted_per_hour`), and warns when
+the run would exceed the task's `budget`. Without torch or the model it is skipped with a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tunegate.data.examples import Example
+from tunegate.data.readiness import CheckItem
+from tunegate.errors import TunegateError
+from tunegate.signals.cost import budget_notes, train_price_per_hour, training_cost
+from tunegate.spec import Task
+from tunegate.train.config import DEFAULT_PRESET, TrainConfig, resolve_config
+
+NAME = "train.time"
+TITLE = "training time (estimate)"
+
+
+def train_config(task: Task, source: str = "tunegate.yaml") -> TrainConfig:
+    """The settings `tunegate train` uses for this task with no options: the default preset and
+    the task file's `train:` section (so check's max_length is training's)."""
+    return resolve_config(None, task.train, task_source=source)
+
+
+def skipped(reason: str) -> CheckItem:
+    return CheckItem(NAME, TITLE, "ok", 0, f"not measured: {reason}")
+
+
+def time_item(
+    task: Task, folder: Path, train: list[Example], cfg: TrainConfig
+) -> tuple[CheckItem, dict[str, Any] | None]:
+    """Measure, price and judge one training run; (item, the estimate as a dict) or a skip."""
+    try:
+        from tunegate.train.timing import estimate
+
+        est = estimate(task, folder, train, cfg)
+    except ImportError as exc:
+        return skipped(f"training backend unavailable ({exc.name or exc})"), None
+    except (OSError, TunegateError) as exc:
+        return skipped(str(exc).splitlines()[0] if str(exc) else type(exc).__name__), None
+    price = train_price_per_hour(task)
+    dollars = training_cost(est.seconds_total, price)
+    minutes = est.seconds_total / 60
+    preset = DEFAULT_PRESET if not task.train else f"{DEFAULT_PRESET} + train:"
+    reason = (
+        f"{est.seconds_per_epoch / 60:.1f} min per epoch here ({est.tokens_per_s:,.0f} tokens/s "
+        f"over {est.steps_measured} measured steps); a {preset} run of {est.total_steps} steps "
+        f"takes about {minutes:.1f} min, ${dollars:.2f} at ${price:.2f}/h"
+    )
+    ok, note = budget_notes(task, est.seconds_total, dollars)
+    if note:
+        reason += f"; {note}" + ("" if ok else " (fewer epochs, a faster preset or machine)")
+    details = {**asdict(est), "cost": dollars, "price_per_hour": price, "minutes": minutes}
+    item = CheckItem(NAME, TITLE, "ok" if ok else "warn", est.seconds_per_epoch, reason,
+                     details=details)  # fmt: skip
+    return item, details

@@ -43,6 +43,7 @@ def check_rows(folder: Path, report: dict[str, Any], item: str) -> list[dict[str
 def diagnose_table(store: Store) -> dict[str, Any] | None:
     """The latest finished diagnose as a table of formatted cells (value [lo–hi])."""
     from tunegate.ladder import load
+    from tunegate.ladder.result import latest_main
     from tunegate.ladder.table import (
         SIGNAL_COLUMNS,
         build_table,
@@ -51,7 +52,7 @@ def diagnose_table(store: Store) -> dict[str, Any] | None:
         fmt_verdict,
     )
 
-    if store.latest("diagnose") is None:
+    if latest_main(store) is None:
         return None
     result = load(store)
     table = build_table(result)
@@ -129,8 +130,10 @@ def recommendation(folder: Path) -> str | None:
 
     task, folder = load_task(folder)
     store = Store(folder)
+    from tunegate.ladder.result import latest_main
+
     try:
-        if store.latest("diagnose") is None:
+        if latest_main(store) is None:
             return None
         g = gather(task, folder, store, None)
     finally:

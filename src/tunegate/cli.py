@@ -209,6 +209,25 @@ def diagnose(
     _write_json(json_path, result.to_json())
 
 
+@app.command("export-prompt")
+def export_prompt(
+    task: TaskArg = Path("."),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write it here (.json: JSON, else YAML); default: print it."),
+    ] = None,
+) -> None:
+    """The optimized rung's winning prompt (system, user template, few-shot examples,
+    constrained or not) as YAML to paste into tunegate.yaml."""
+    from tunegate.ladder.export_prompt import export_prompt as export
+
+    text = export(task, out)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"wrote {out}")
+
+
 @app.command()
 def train(
     task: TaskArg,

@@ -189,9 +189,37 @@ RUNG_NAMES = (
     "constrained",
     "few_shot_constrained",
     "rag",
+    "optimized",
     "finetuned",
     "remote",
 )
+
+
+class OptimizeSpec(_Strict):
+    """The optimized rung's search budget; the defaults finish in about 10 minutes on the demo
+    task with the embedded model on a 2-core laptop (see docs/diagnose.md)."""
+
+    max_candidates: int = Field(
+        default=12, ge=1, description="Most prompt candidates tried (each scored on dev items)."
+    )
+    max_dev_items: int = Field(
+        default=40,
+        ge=2,
+        description="Size of the dev split carved from train (stratified); the search's ground.",
+    )
+    dev_fraction: float = Field(
+        default=0.25,
+        gt=0,
+        lt=1,
+        description="At most this share of train goes to the dev split (the rest gives shots).",
+    )
+    max_minutes: float = Field(
+        default=8,
+        gt=0,
+        description="Most minutes of generation the search spends (counted from stored answers,"
+        " so a resumed search spends the same).",
+    )
+    seed: int | None = Field(default=None, description="Seed of the dev split. Omitted: data.seed.")
 
 
 class LadderSpec(_Strict):
@@ -214,6 +242,10 @@ class LadderSpec(_Strict):
         default=60,
         gt=0,
         description="Most seconds spent timing single requests per rung (at least one is timed).",
+    )
+    optimize: OptimizeSpec = Field(
+        default_factory=OptimizeSpec,
+        description="The optimized rung: a prompt search on a dev split carved from train.",
     )
 
     @model_validator(mode="after")

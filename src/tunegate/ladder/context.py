@@ -37,6 +37,8 @@ class Context:
         self.store = store
         # One memoizing encoder for retrieval and signals; MiniLM unless one is given.
         self.embedder = MemoEncoder(embedder)
+        # What rungs' `prepare` steps found for their `build` (the optimized rung's winner).
+        self.prepared: dict[str, Any] = {}
 
     @property
     def train(self) -> list[Example]:

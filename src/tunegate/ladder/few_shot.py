@@ -19,9 +19,12 @@ from tunegate.ladder.prompts import request, with_shots
 from tunegate.models.base import GenRequest
 
 
-def retrieved_shots(ctx: Context, examples: Sequence[Example]) -> list[list[Example]]:
-    """For each example, its k nearest training examples, least similar first."""
-    k = ctx.task.ladder.few_shot_k
+def retrieved_shots(
+    ctx: Context, examples: Sequence[Example], k: int | None = None
+) -> list[list[Example]]:
+    """For each example, its k (default ladder.few_shot_k) nearest training examples, least
+    similar first."""
+    k = ctx.task.ladder.few_shot_k if k is None else k
     positions: dict[str, set[int]] = defaultdict(set)
     for i, t in enumerate(ctx.train):
         positions[t.id].add(i)
@@ -31,9 +34,10 @@ def retrieved_shots(ctx: Context, examples: Sequence[Example]) -> list[list[Exam
     return [[ctx.train[j] for j in reversed(h)] for h in hits]
 
 
-def fixed_shots(ctx: Context) -> list[Example]:
-    """k training examples, one per stratum (label) in order of frequency, seeded within each."""
-    k = ctx.task.ladder.few_shot_k
+def fixed_shots(ctx: Context, k: int | None = None) -> list[Example]:
+    """k (default ladder.few_shot_k) training examples, one per stratum (label) in order of
+    frequency, seeded within each."""
+    k = ctx.task.ladder.few_shot_k if k is None else k
     seed = ctx.task.data.seed
     groups: dict[str | None, list[Example]] = defaultdict(list)
     for ex in ctx.train:

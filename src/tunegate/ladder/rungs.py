@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tunegate.errors import TunegateError
-from tunegate.ladder import constrained, few_shot, finetuned, rag, remote_rung, zero_shot
+from tunegate.ladder import (
+    constrained,
+    few_shot,
+    finetuned,
+    optimized,
+    rag,
+    remote_rung,
+    zero_shot,
+)
 from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
 from tunegate.spec import RUNG_NAMES, _suggest
@@ -19,6 +27,7 @@ RUNGS: dict[str, Rung] = {
         constrained.RUNG,
         constrained.FEW_SHOT,
         rag.RUNG,
+        optimized.RUNG,
         finetuned.RUNG,
         remote_rung.RUNG,
     )
@@ -41,13 +50,14 @@ def parse_rungs(text: str | None) -> list[str] | None:
 
 
 def select(ctx: Context, names: Sequence[str] | None = None) -> tuple[list[Rung], dict[str, str]]:
-    """The rungs to run (given names, else task.ladder.rungs, else all) in ladder order, and
-    the ones skipped with their one-line reasons."""
+    """The rungs to run (given names, else task.ladder.rungs, else all but the optional ones) in
+    ladder order, and the ones skipped with their one-line reasons."""
     wanted = list(names) if names is not None else ctx.task.ladder.rungs
     chosen = [RUNGS[n] for n in RUNGS if wanted is None or n in wanted]
     run, skipped = [], {}
     for rung in chosen:
-        reason = rung.skip(ctx)
+        reason = rung.optional if wanted is None else None
+        reason = reason or rung.skip(ctx)
         if reason is None:
             run.append(rung)
         else:

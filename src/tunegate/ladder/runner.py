@@ -262,6 +262,22 @@ def _assemble(
     )
 
 
+def ceiling_parent(results: Sequence[RungResult], primary: str) -> RungResult | None:
+    """The optimized rung is tested against the best hand-set prompt rung on the test split
+    (it becomes its parent); returns the optimized rung when it ran."""
+    opt = next((r for r in results if r.rung == "optimized"), None)
+    if opt is None:
+        return None
+    hand = [
+        (m.value, r.rung)
+        for r in results
+        if r.rung not in ("optimized", "finetuned", "remote") and (m := r.metric(primary))
+    ]
+    if hand:
+        opt.parent = max(hand, key=lambda t: t[0])[1]
+    return opt
+
+
 def diagnose(
     path: str | Path = ".",
     options: DiagnoseOptions | None = None,
@@ -299,6 +315,9 @@ def diagnose(
         config["adapter_run"] = ctx.adapter_run
     if opts.curve:
         config["curve"] = opts.curve  # not the main diagnose: `load` and the report pass it over
+    for rung in chosen:
+        if rung.prepare is not None:
+            config.update(rung.prepare(ctx, gens, console))
     run_id = store.start_run(RUN_KIND, config)
     evaluator = None
     if measure:
@@ -330,6 +349,9 @@ def diagnose(
         result.max_tokens = task.output.max_tokens
         if evaluator is not None:
             result.primary = evaluator.primary
+            opt = ceiling_parent(results, evaluator.primary)
+            if opt is not None:
+                store.put_result(run_id, f"rung.{opt.rung}", opt.to_json())
             result.comparisons = evaluator.compare(results)
         result.wall_s = time.perf_counter() - start
         store.put_result(run_id, "summary", result.summary_json())

@@ -1,0 +1,196 @@
+"""The prompt search: dev carved from train only, the dev-best candidate wins, test items are never
+read during the search, an interrupted search resumes from its cached answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ladder_fakes import BagOfWords, ScriptedGenerator, context
+from tunegate.errors import TunegateError
+from tunegate.ladder import DiagnoseOptions, Generators, diagnose, optimize
+from tunegate.ladder.candidates import Candidate
+from tunegate.models.base import GenRequest
+from tunegate.spec import load_task
+from tunegate.store import Store
+
+LABELS = ("billing", "login", "shipping")
+WORDS = {
+    "billing": ["invoice", "charge", "refund", "payment", "price", "bill"],
+    "login": ["password", "login", "account", "reset", "locked", "sign-in"],
+    "shipping": ["parcel", "delivery", "courier", "address", "package", "tracking"],
+}
+
+
+def rows(n: int, tag: str) -> list[tuple[str, str]]:
+    out = []
+    for i in range(n):
+        for label in LABELS:
+            w = WORDS[label]
+            out.append((f"{tag} {i}: my {w[i % 6]} and {w[(i + 2) % 6]} problem", label))
+    return out
+
+
+TRAIN = rows(8, "train")  # 24 rows
+TEST = rows(2, "test")  # 6 rows
+ANSWERS = dict(TRAIN + TEST)
+
+
+def make_label_task(root: Path, optimize_spec: dict | None = None) -> Path:
+    folder = root / "opt-task"
+    folder.mkdir(parents=True)
+    for name, data in (("train", TRAIN), ("test", TEST)):
+        text = "".join(json.dumps({"message": m, "label": lab}) + "\n" for m, lab in data)
+        (folder / f"{name}.jsonl").write_text(text, encoding="utf-8")
+    task = {
+        "name": "opt",
+        "description": "Route a support message to its team.",
+        "inputs": ["message"],
+        "prompt": {"system": "Triage the support message.", "user": "Message: {message}"},
+        "output": {"type": "label", "field": "label", "max_tokens": 8},
+        "data": {"train": "train.jsonl", "test": "test.jsonl"},
+        "ladder": {
+            "few_shot_k": 4,
+            "batch_size": 4,
+            "latency_samples": 1,
+            "optimize": {"max_candidates": 30, "max_dev_items": 12, "dev_fraction": 0.5},
+        },
+    }
+    task["ladder"]["optimize"].update(optimize_spec or {})
+    (folder / "tunegate.yaml").write_text(yaml.safe_dump(task), encoding="utf-8")
+    return folder
+
+
+def query(req: GenRequest) -> str:
+    return req.messages[-1]["content"].removeprefix("Message: ")
+
+
+def k_of(req: GenRequest) -> int:
+    return sum(1 for m in req.messages if m["role"] == "assistant")
+
+
+def scripted(req: GenRequest) -> str:
+    """Right on every item only with the `expert` instruction AND 2 shots; right on half of the
+    items with one of the two; wrong otherwise."""
+    q = query(req)
+    expert = req.messages[0]["content"].startswith("You are a meticulous expert")
+    two = k_of(req) == 2
+    if (expert and two) or ((expert or two) and int(q.split()[1].rstrip(":")) % 2 == 0):
+        return ANSWERS[q]
+    return "wrong"
+
+
+def test_dev_is_carved_from_train_stratified_and_seeded(tmp_path: Path) -> None:
+    ctx = context(make_label_task(tmp_path))
+    pool, dev = optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=0)
+    assert len(dev) == 12 and len(pool) == 12
+    assert {ex.id for ex in dev} <= {ex.id for ex in ctx.train}
+    assert not {ex.id for ex in dev} & {ex.id for ex in pool}
+    assert [ex.target for ex in dev[:3]] == sorted(LABELS)  # every prefix is balanced
+    assert optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=0)[1] == dev
+    assert optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=1)[1] != dev
+    with pytest.raises(TunegateError, match="too few labelled training rows"):
+        optimize.carve_dev(ctx.task, ctx.train[:2], 12, 0.5, seed=0)
+
+
+def test_search_picks_the_dev_best_and_never_reads_test_items(tmp_path: Path) -> None:
+    ctx = context(make_label_task(tmp_path), BagOfWords())
+    gen = ScriptedGenerator(scripted)
+    res = optimize.search(ctx, Generators(local=lambda: gen))
+    assert res.winner.instruction == "expert" and res.winner.k == 2
+    assert res.dev_score == 1.0 and res.dev_items == 12
+    seen = [query(r) for r in gen.generated]
+    test_texts = {m for m, _ in TEST}
+    assert seen and not test_texts & set(seen)
+    assert not any(t in m["content"] for r in gen.generated for m in r.messages for t in test_texts)
+    dev_ids = set(res.dev_ids)
+    shot_ids = {ex.id for ex in res.shots}
+    assert not dev_ids & shot_ids  # shots come from the pool, never from dev
+    # Every candidate tried is stored with its dev score; the best scored on all dev items.
+    store = Store(ctx.folder)
+    stored = store.result(res.run_id, "summary")
+    assert stored["winner_id"] == res.winner.id
+    by_id = {c["id"]: c for c in stored["candidates"]}
+    assert by_id[res.winner.id]["dev_score"] == 1.0
+    assert all(c["dev_score"] <= 1.0 and c["dev_items"] >= 8 for c in stored["candidates"])
+    seeds = [c.id for c in optimize.seeds(ctx)]
+    assert all(s in by_id for s in seeds)  # the hand-set rungs' settings are always scored
+
+
+def test_the_winner_answers_the_test_split_in_diagnose(tmp_path: Path) -> None:
+    folder = make_label_task(tmp_path)
+    gen = ScriptedGenerator(scripted)
+    result = diagnose(
+        folder,
+        DiagnoseOptions(rungs=["zero_shot", "optimized"]),
+        generators=Generators(local=lambda: gen),
+        embedder=BagOfWords(),
+    )
+    opt = result.rung("optimized")
+    assert opt is not None
+    acc = opt.metric("knowledge.accuracy")
+    assert acc is not None and acc.value == 1.0 and acc.n == len(TEST)
+    assert opt.parent == "zero_shot"  # tested against the best hand-set prompt rung
+    assert any(c["a"] == "zero_shot" and c["b"] == "optimized" for c in result.comparisons)
+    run = Store(folder).latest("diagnose")
+    assert run is not None and run.config["optimized"].startswith("expert/")
+
+
+def test_an_interrupted_search_resumes_from_its_cached_answers(tmp_path: Path) -> None:
+    whole = ScriptedGenerator(scripted)
+    ref = optimize.search(
+        context(make_label_task(tmp_path / "a"), BagOfWords()), Generators(local=lambda: whole)
+    )
+    folder = make_label_task(tmp_path / "b")
+    crash = ScriptedGenerator(scripted, fail_on_call=6, exc=KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        optimize.search(context(folder, BagOfWords()), Generators(local=lambda: crash))
+    assert Store(folder).runs("optimize")[0].status == "interrupted"
+    again = ScriptedGenerator(scripted)
+    res = optimize.search(context(folder, BagOfWords()), Generators(local=lambda: again))
+    assert res.winner == ref.winner
+    drop = [{k: v for k, v in c.items() if k != "seconds"} for c in res.candidates]
+    assert drop == [{k: v for k, v in c.items() if k != "seconds"} for c in ref.candidates]
+    assert len(crash.generated) + len(again.generated) == len(whole.generated)
+    assert len(crash.generated) > 0
+
+
+def test_budget_max_candidates_and_minutes(tmp_path: Path) -> None:
+    ctx = context(make_label_task(tmp_path, {"max_candidates": 2}), BagOfWords())
+    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(scripted)))
+    assert len(res.candidates) == 2
+    assert res.winner in [Candidate(**c["candidate"]) for c in res.candidates]
+    ctx = context(make_label_task(tmp_path / "m", {"max_minutes": 1e-9}), BagOfWords())
+    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(scripted)))
+    assert len(res.candidates) == 1 and "max_minutes" in res.stopped
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ({"max_candidates": 0}, "ladder.optimize.max_candidates"),
+        ({"max_minutes": -1}, "ladder.optimize.max_minutes"),
+        ({"dev_fraction": 1.5}, "ladder.optimize.dev_fraction"),
+        ({"max_dev_item": 5}, "did you mean 'max_dev_items'"),
+    ],
+)
+def test_bad_budget_fields_are_one_line_errors(tmp_path: Path, spec: dict, needle: str) -> None:
+    folder = make_label_task(tmp_path, spec)
+    with pytest.raises(TunegateError) as err:
+        load_task(folder)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_optimized_runs_only_when_named(tmp_path: Path) -> None:
+    folder = make_label_task(tmp_path)
+    result = diagnose(
+        folder,
+        generators=Generators(local=lambda: ScriptedGenerator(scripted)),
+        embedder=BagOfWords(),
+        measure=False,
+    )
+    assert result.rung("optimized") is None
+    assert "runs only when named" in result.skipped["optimized"]

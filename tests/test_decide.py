@@ -193,3 +193,23 @@ def test_raising_the_target_past_the_chosen_rung_is_named_as_a_flip() -> None:
         in d.flips
     )
     assert not any("rule out zero_shot" in f for f in d.flips)
+
+
+def test_the_optimized_rung_is_the_prompt_ceiling_when_present() -> None:
+    """The searched prompt (chosen on dev) stands for prompting, even when a hand-set rung
+    happens to score higher on the test items; without it, the best prompt rung does."""
+    hand = rung("few_shot", "prompt", 0.62, 12)
+    searched = rung("optimized", "prompt", 0.60, 12)
+    tuned = rung("finetuned", "finetuned", 0.9, 8)
+    d = decide(TASK, Evidence(rungs=[hand, searched, tuned], readiness=READY))
+    assert d.verdict == "fine-tune"
+    knowledge = next(s for s in d.signals if s.signal == "knowledge")
+    assert knowledge.figure.startswith("prompt ceiling optimized: knowledge.accuracy 0.600")
+    assert any(
+        r.startswith("prompt ceiling: optimized") and "few_shot: 0.620" in r for r in d.reasons
+    )
+    assert any("with min_accuracy <= 0.570 (the lower bound of optimized)" in f for f in d.flips)
+    d = decide(TASK, Evidence(rungs=[hand, tuned], readiness=READY))
+    knowledge = next(s for s in d.signals if s.signal == "knowledge")
+    assert knowledge.figure.startswith("best prompt rung few_shot")
+    assert any("the lower bound of few_shot" in f for f in d.flips)

@@ -28,6 +28,7 @@ from tunegate.spec import Task
 Verdict = Literal["prompting suffices", "fine-tune", "not ready", "remote only", "nothing meets"]
 Status = Literal["meets", "may meet", "fails", "not measured"]
 MIN_TRAIN_EXAMPLES = 100
+OPTIMIZED = "optimized"  # the searched prompt: the prompt ceiling when it ran
 _RANK = {"meets": 0, "may meet": 1, "not measured": 1, "fails": 2}
 
 
@@ -163,6 +164,16 @@ def rung_status(task: Task, r: RungResult) -> RungStatus:
     )
 
 
+def prompt_ceiling(statuses: list[RungStatus]) -> RungStatus | None:
+    """How far prompting gets: the optimized rung when it ran (its prompt was chosen on a dev
+    split, so its test figure is not picked by the test items), else the best prompt rung."""
+    measured = [s for s in statuses if s.kind == "prompt" and s.primary]
+    searched = next((s for s in measured if s.rung == OPTIMIZED), None)
+    if searched is not None:
+        return searched
+    return max(measured, key=lambda s: s.primary.value, default=None)  # type: ignore[union-attr]
+
+
 def curve_slope(points: list[CurvePoint]) -> float | None:
     """Least-squares change of the primary metric per doubling of the training data."""
     if len({p.n_train for p in points}) < 2:
@@ -227,8 +238,12 @@ def _signal_verdicts(task: Task, ev: Evidence) -> list[SignalVerdict]:
             continue
         higher = measured[0][1].higher_is_better  # type: ignore[union-attr]
         best_r, best = max(measured, key=lambda rm: rm[1].value if higher else -rm[1].value)  # type: ignore[union-attr]
+        ceiling = next((rm for rm in measured if rm[0].rung == OPTIMIZED), None)
+        if signal == "knowledge" and ceiling is not None:
+            best_r, best = ceiling  # chosen on dev, not on these test items: the fair ceiling
         assert best is not None
-        figure = f"best prompt rung {best_r.rung}: {name} {_fmt(best)}"
+        label = "prompt ceiling" if best_r.rung == OPTIMIZED else "best prompt rung"
+        figure = f"{label} {best_r.rung}: {name} {_fmt(best)}"
         tm = next((t.get(name) for t in tuned if t.get(name) is not None), None)
         if tm is not None:
             figure += f"; fine-tuned: {_fmt(tm)}"
@@ -303,11 +318,7 @@ def decide(task: Task, ev: Evidence) -> Decision:
     primary = primary_metric(task)
     reasons: list[str] = []
     chosen: str | None = None
-    best_prompt = max(
-        (s for s in statuses if s.kind == "prompt" and s.primary),
-        key=lambda s: s.primary.value,  # type: ignore[union-attr]
-        default=None,
-    )
+    best_prompt = prompt_ceiling(statuses)
     tuned = next((s for s in statuses if s.kind == "finetuned"), None)
     if meeting and meeting[0].kind == "prompt":
         verdict: Verdict = "prompting suffices"
@@ -344,6 +355,14 @@ def decide(task: Task, ev: Evidence) -> Decision:
     if not sure and meeting:
         reasons.append(
             f"{meeting[0].rung} only may meet: its interval straddles a target; more test items would settle it"
+        )
+    if best_prompt is not None and best_prompt.rung == OPTIMIZED:
+        hand = [s for s in statuses if s.kind == "prompt" and s.primary and s.rung != OPTIMIZED]
+        top = max(hand, key=lambda s: s.primary.value, default=None)  # type: ignore[union-attr]
+        reasons.append(
+            f"prompt ceiling: {OPTIMIZED} (a prompt search on a dev split of train) reaches "
+            f"{primary} {_fmt(best_prompt.primary)}"
+            + (f"; the best hand-set prompt, {top.rung}: {_fmt(top.primary)}" if top else "")
         )
     slope = curve_slope(ev.training.curve) if ev.training else None
     if slope is not None:

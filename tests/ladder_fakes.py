@@ -163,3 +163,70 @@ def context(folder: Path, embedder: object = None) -> Context:
     """The Context a diagnose of `folder` would build."""
     task, folder = load_task(folder)
     return Context(task, folder, load_dataset(task, folder), Store(folder), embedder)
+
+
+# The optimized rung's tests: a 3-label task with 24 training rows, and a scripted answer.
+LABELS = ("billing", "login", "shipping")
+WORDS = {
+    "billing": ["invoice", "charge", "refund", "payment", "price", "bill"],
+    "login": ["password", "login", "account", "reset", "locked", "sign-in"],
+    "shipping": ["parcel", "delivery", "courier", "address", "package", "tracking"],
+}
+
+
+def rows(n: int, tag: str) -> list[tuple[str, str]]:
+    out = []
+    for i in range(n):
+        for label in LABELS:
+            w = WORDS[label]
+            out.append((f"{tag} {i}: my {w[i % 6]} and {w[(i + 2) % 6]} problem", label))
+    return out
+
+
+TRAIN_ROWS = rows(8, "train")  # 24 rows
+TEST_ROWS = rows(2, "test")  # 6 rows
+ANSWERS = dict(TRAIN_ROWS + TEST_ROWS)
+
+
+def make_label_task(root: Path, optimize_spec: dict | None = None) -> Path:
+    folder = root / "opt-task"
+    folder.mkdir(parents=True)
+    for name, data in (("train", TRAIN_ROWS), ("test", TEST_ROWS)):
+        text = "".join(json.dumps({"message": m, "label": lab}) + "\n" for m, lab in data)
+        (folder / f"{name}.jsonl").write_text(text, encoding="utf-8")
+    task = {
+        "name": "opt",
+        "description": "Route a support message to its team.",
+        "inputs": ["message"],
+        "prompt": {"system": "Triage the support message.", "user": "Message: {message}"},
+        "output": {"type": "label", "field": "label", "max_tokens": 8},
+        "data": {"train": "train.jsonl", "test": "test.jsonl"},
+        "ladder": {
+            "few_shot_k": 4,
+            "batch_size": 4,
+            "latency_samples": 1,
+            "optimize": {"max_candidates": 30, "max_dev_items": 12, "dev_fraction": 0.5},
+        },
+    }
+    task["ladder"]["optimize"].update(optimize_spec or {})
+    (folder / "tunegate.yaml").write_text(yaml.safe_dump(task), encoding="utf-8")
+    return folder
+
+
+def query(req: GenRequest) -> str:
+    return req.messages[-1]["content"].removeprefix("Message: ")
+
+
+def k_of(req: GenRequest) -> int:
+    return sum(1 for m in req.messages if m["role"] == "assistant")
+
+
+def optimize_answer(req: GenRequest) -> str:
+    """Right on every item only with the `expert` instruction AND 2 shots; right on half of the
+    items with one of the two; wrong otherwise."""
+    q = query(req)
+    expert = req.messages[0]["content"].startswith("You are a meticulous expert")
+    two = k_of(req) == 2
+    if (expert and two) or ((expert or two) and int(q.split()[1].rstrip(":")) % 2 == 0):
+        return ANSWERS[q]
+    return "wrong"

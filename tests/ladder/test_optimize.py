@@ -3,84 +3,25 @@ read during the search, an interrupted search resumes from its cached answers.""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from ladder_fakes import BagOfWords, ScriptedGenerator, context
+from ladder_fakes import (
+    LABELS,
+    TEST_ROWS,
+    BagOfWords,
+    ScriptedGenerator,
+    context,
+    make_label_task,
+    optimize_answer,
+    query,
+)
 from tunegate.errors import TunegateError
 from tunegate.ladder import DiagnoseOptions, Generators, diagnose, optimize
 from tunegate.ladder.candidates import Candidate
-from tunegate.models.base import GenRequest
 from tunegate.spec import load_task
 from tunegate.store import Store
-
-LABELS = ("billing", "login", "shipping")
-WORDS = {
-    "billing": ["invoice", "charge", "refund", "payment", "price", "bill"],
-    "login": ["password", "login", "account", "reset", "locked", "sign-in"],
-    "shipping": ["parcel", "delivery", "courier", "address", "package", "tracking"],
-}
-
-
-def rows(n: int, tag: str) -> list[tuple[str, str]]:
-    out = []
-    for i in range(n):
-        for label in LABELS:
-            w = WORDS[label]
-            out.append((f"{tag} {i}: my {w[i % 6]} and {w[(i + 2) % 6]} problem", label))
-    return out
-
-
-TRAIN = rows(8, "train")  # 24 rows
-TEST = rows(2, "test")  # 6 rows
-ANSWERS = dict(TRAIN + TEST)
-
-
-def make_label_task(root: Path, optimize_spec: dict | None = None) -> Path:
-    folder = root / "opt-task"
-    folder.mkdir(parents=True)
-    for name, data in (("train", TRAIN), ("test", TEST)):
-        text = "".join(json.dumps({"message": m, "label": lab}) + "\n" for m, lab in data)
-        (folder / f"{name}.jsonl").write_text(text, encoding="utf-8")
-    task = {
-        "name": "opt",
-        "description": "Route a support message to its team.",
-        "inputs": ["message"],
-        "prompt": {"system": "Triage the support message.", "user": "Message: {message}"},
-        "output": {"type": "label", "field": "label", "max_tokens": 8},
-        "data": {"train": "train.jsonl", "test": "test.jsonl"},
-        "ladder": {
-            "few_shot_k": 4,
-            "batch_size": 4,
-            "latency_samples": 1,
-            "optimize": {"max_candidates": 30, "max_dev_items": 12, "dev_fraction": 0.5},
-        },
-    }
-    task["ladder"]["optimize"].update(optimize_spec or {})
-    (folder / "tunegate.yaml").write_text(yaml.safe_dump(task), encoding="utf-8")
-    return folder
-
-
-def query(req: GenRequest) -> str:
-    return req.messages[-1]["content"].removeprefix("Message: ")
-
-
-def k_of(req: GenRequest) -> int:
-    return sum(1 for m in req.messages if m["role"] == "assistant")
-
-
-def scripted(req: GenRequest) -> str:
-    """Right on every item only with the `expert` instruction AND 2 shots; right on half of the
-    items with one of the two; wrong otherwise."""
-    q = query(req)
-    expert = req.messages[0]["content"].startswith("You are a meticulous expert")
-    two = k_of(req) == 2
-    if (expert and two) or ((expert or two) and int(q.split()[1].rstrip(":")) % 2 == 0):
-        return ANSWERS[q]
-    return "wrong"
 
 
 def test_dev_is_carved_from_train_stratified_and_seeded(tmp_path: Path) -> None:
@@ -98,12 +39,12 @@ def test_dev_is_carved_from_train_stratified_and_seeded(tmp_path: Path) -> None:
 
 def test_search_picks_the_dev_best_and_never_reads_test_items(tmp_path: Path) -> None:
     ctx = context(make_label_task(tmp_path), BagOfWords())
-    gen = ScriptedGenerator(scripted)
+    gen = ScriptedGenerator(optimize_answer)
     res = optimize.search(ctx, Generators(local=lambda: gen))
     assert res.winner.instruction == "expert" and res.winner.k == 2
     assert res.dev_score == 1.0 and res.dev_items == 12
     seen = [query(r) for r in gen.generated]
-    test_texts = {m for m, _ in TEST}
+    test_texts = {m for m, _ in TEST_ROWS}
     assert seen and not test_texts & set(seen)
     assert not any(t in m["content"] for r in gen.generated for m in r.messages for t in test_texts)
     dev_ids = set(res.dev_ids)
@@ -122,7 +63,7 @@ def test_search_picks_the_dev_best_and_never_reads_test_items(tmp_path: Path) ->
 
 def test_the_winner_answers_the_test_split_in_diagnose(tmp_path: Path) -> None:
     folder = make_label_task(tmp_path)
-    gen = ScriptedGenerator(scripted)
+    gen = ScriptedGenerator(optimize_answer)
     result = diagnose(
         folder,
         DiagnoseOptions(rungs=["zero_shot", "optimized"]),
@@ -132,7 +73,7 @@ def test_the_winner_answers_the_test_split_in_diagnose(tmp_path: Path) -> None:
     opt = result.rung("optimized")
     assert opt is not None
     acc = opt.metric("knowledge.accuracy")
-    assert acc is not None and acc.value == 1.0 and acc.n == len(TEST)
+    assert acc is not None and acc.value == 1.0 and acc.n == len(TEST_ROWS)
     assert opt.parent == "zero_shot"  # tested against the best hand-set prompt rung
     assert any(c["a"] == "zero_shot" and c["b"] == "optimized" for c in result.comparisons)
     run = Store(folder).latest("diagnose")
@@ -140,16 +81,16 @@ def test_the_winner_answers_the_test_split_in_diagnose(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_search_resumes_from_its_cached_answers(tmp_path: Path) -> None:
-    whole = ScriptedGenerator(scripted)
+    whole = ScriptedGenerator(optimize_answer)
     ref = optimize.search(
         context(make_label_task(tmp_path / "a"), BagOfWords()), Generators(local=lambda: whole)
     )
     folder = make_label_task(tmp_path / "b")
-    crash = ScriptedGenerator(scripted, fail_on_call=6, exc=KeyboardInterrupt())
+    crash = ScriptedGenerator(optimize_answer, fail_on_call=6, exc=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         optimize.search(context(folder, BagOfWords()), Generators(local=lambda: crash))
     assert Store(folder).runs("optimize")[0].status == "interrupted"
-    again = ScriptedGenerator(scripted)
+    again = ScriptedGenerator(optimize_answer)
     res = optimize.search(context(folder, BagOfWords()), Generators(local=lambda: again))
     assert res.winner == ref.winner
     drop = [{k: v for k, v in c.items() if k != "seconds"} for c in res.candidates]
@@ -160,11 +101,11 @@ def test_an_interrupted_search_resumes_from_its_cached_answers(tmp_path: Path) -
 
 def test_budget_max_candidates_and_minutes(tmp_path: Path) -> None:
     ctx = context(make_label_task(tmp_path, {"max_candidates": 2}), BagOfWords())
-    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(scripted)))
+    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(optimize_answer)))
     assert len(res.candidates) == 2
     assert res.winner in [Candidate(**c["candidate"]) for c in res.candidates]
     ctx = context(make_label_task(tmp_path / "m", {"max_minutes": 1e-9}), BagOfWords())
-    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(scripted)))
+    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(optimize_answer)))
     assert len(res.candidates) == 1 and "max_minutes" in res.stopped
 
 
@@ -188,7 +129,7 @@ def test_optimized_runs_only_when_named(tmp_path: Path) -> None:
     folder = make_label_task(tmp_path)
     result = diagnose(
         folder,
-        generators=Generators(local=lambda: ScriptedGenerator(scripted)),
+        generators=Generators(local=lambda: ScriptedGenerator(optimize_answer)),
         embedder=BagOfWords(),
         measure=False,
     )

@@ -11,7 +11,9 @@ the better half is scored on twice as many dev items, until the best candidates 
 on the whole dev split. The winner is the best on the most dev items reached, ties going to the
 cheaper prompt (fewer input tokens). The budget: `max_candidates`, and `max_minutes` of
 generation, counted from the stored answers' batch times, so an interrupted search that resumes
-(every candidate x dev item answer is cached in the run store) takes the same path.
+(every candidate x dev item answer is cached in the run store) takes the same path. A scoring is
+started only when its expected seconds (the seconds per item so far) fit: screening stops at
+60% of the budget, the halving at all of it.
 """
 
 from __future__ import annotations
@@ -215,6 +217,17 @@ class Search:
     def spent(self) -> float:
         return sum(t.seconds for t in self.tried.values())
 
+    def fits(self, cand: Candidate, n: int, cap_s: float) -> bool:
+        """Whether scoring `cand` on n dev items should stay within `cap_s` seconds of generation,
+        by its own seconds per item so far (else the mean of every candidate's)."""
+        t = self.tried.get(cand.id)
+        mine = t is not None and bool(t.scores)
+        items = len(t.scores) if mine and t else sum(len(x.scores) for x in self.tried.values())
+        secs = t.seconds if mine and t else self.spent
+        per_item = secs / items if items else 0.0
+        todo = n - (len(t.scores) if t else 0)
+        return self.spent + per_item * todo <= cap_s
+
     def evaluate(self, cand: Candidate, n: int) -> Tried:
         """Score `cand` on the first n dev items (answers cached in the store)."""
         t = self.tried.setdefault(cand.id, Tried(cand))
@@ -339,8 +352,6 @@ def _screen(s: Search, max_candidates: int, n: int) -> str:
     others = [name for name in s.texts if name != TASK]
     queue, swept = seeds(s.ctx), set[str]()
     while len(s.tried) < max_candidates:
-        if s.spent >= SCREEN_SHARE * s.budget_s:
-            return f"screening stopped at {SCREEN_SHARE:.0%} of max_minutes"
         if not queue:
             best = s.rank(list(s.tried), n)[0].candidate
             if best.id in swept:
@@ -349,8 +360,11 @@ def _screen(s: Search, max_candidates: int, n: int) -> str:
             queue = [c for c in moves(s.ctx, best, others) if c.id not in s.tried]
             continue
         cand = queue.pop(0)
-        if cand.id not in s.tried:
-            s.evaluate(cand, n)
+        if cand.id in s.tried:
+            continue
+        if s.tried and not s.fits(cand, n, SCREEN_SHARE * s.budget_s):
+            return f"screening stopped at {SCREEN_SHARE:.0%} of max_minutes"
+        s.evaluate(cand, n)
     return "max_candidates reached"
 
 
@@ -360,12 +374,10 @@ def _run(s: Search, max_candidates: int, lv: list[int]) -> SearchResult:
     stopped = _screen(s, max_candidates, lv[0])
     alive = [t.candidate.id for t in s.rank(list(s.tried), lv[0])]
     reached = lv[0]
-    for n in lv[1:]:
-        if len(alive) <= 1:
-            break
+    for n in lv[1:]:  # a lone survivor still goes on to the whole dev split, budget allowing
         alive = alive[: max(1, -(-len(alive) // 2))]
         for cid in alive:
-            if s.spent >= s.budget_s:
+            if not s.fits(s.tried[cid].candidate, n, s.budget_s):
                 break
             s.evaluate(s.tried[cid].candidate, n)
         if any(len(s.tried[c].scores) < n for c in alive):

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from tunegate.decide import CurvePoint, Evidence, Readiness, RungResult, Training
 from tunegate.errors import TunegateError
 from tunegate.outputs import Metric, RungOutputs
+from tunegate.report.search import SearchRecord, load_search
 from tunegate.signals import primary_metric
 from tunegate.signals.stats import Comparison
 from tunegate.spec import Task, output_schema
@@ -109,6 +110,7 @@ class Gathered:
     labels: list[str] | None = None
     notes: list[str] = field(default_factory=list)
     distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
+    search: SearchRecord | None = None  # the optimized rung's prompt search, when it ran
 
 
 def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
@@ -319,6 +321,8 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         notes.append(f"inputs not shown: the task's data could not be read ({exc})")
     from tunegate.distill.report import latest_comparison
 
+    opt = diag.rung("optimized")
+    search = load_search(store, diag.run_id, opt.metric(primary_metric(task)) if opt else None)
     return Gathered(
         distill=latest_comparison(store),
         task=task,
@@ -333,4 +337,5 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         inputs=inputs,
         labels=label_set(task, train_targets),
         notes=notes,
+        search=search,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tunegate.decide import Decision, Status
 from tunegate.outputs import Metric
+from tunegate.report import search
 from tunegate.report.failures import RungFailures
 from tunegate.report.gather import Gathered, StoredRung
 from tunegate.report.plots import Plot
@@ -382,6 +383,7 @@ def render(v: ReportView) -> str:
         distill_section(g.distill),
         "<h2>Plots</h2>",
         _plots(v.plots),
+        search.section(g.search, primary_metric(g.task)),
         "<h2>Per-signal verdicts</h2>",
         _signals(v),
         "<h2>Gates</h2>",

@@ -57,5 +57,13 @@ def print_summary(g: Gathered, d: Decision, console: Any, path: Path | None = No
         console.print("[bold]what would change this[/]")
         for f in d.flips:
             console.print(f"  • {escape(f)}", highlight=False)
+    if g.search is not None:
+        sr = g.search
+        test = "" if sr.test is None else f", test {sr.test.value:.3f} (gap {sr.gap:+.3f})"
+        console.print(
+            f"optimized: {len(sr.candidates)} prompt candidates searched on dev; winner "
+            f"{escape(sr.winner)} dev {sr.dev_score:.3f}{test}",
+            highlight=False,
+        )
     if path is not None:
         console.print(f"report: [bold]{escape(str(path))}[/]", highlight=False)

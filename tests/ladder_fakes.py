@@ -188,7 +188,7 @@ TEST_ROWS = rows(2, "test")  # 6 rows
 ANSWERS = dict(TRAIN_ROWS + TEST_ROWS)
 
 
-def make_label_task(root: Path, optimize_spec: dict | None = None) -> Path:
+def make_label_task(root: Path, optimize_spec: dict | None = None, **extra: object) -> Path:
     folder = root / "opt-task"
     folder.mkdir(parents=True)
     for name, data in (("train", TRAIN_ROWS), ("test", TEST_ROWS)):
@@ -209,6 +209,7 @@ def make_label_task(root: Path, optimize_spec: dict | None = None) -> Path:
         },
     }
     task["ladder"]["optimize"].update(optimize_spec or {})
+    task.update(extra)
     (folder / "tunegate.yaml").write_text(yaml.safe_dump(task), encoding="utf-8")
     return folder
 

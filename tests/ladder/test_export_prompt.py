@@ -12,6 +12,7 @@ import yaml
 
 from ladder_fakes import BagOfWords, ScriptedGenerator, make_label_task, optimize_answer
 from tunegate.ladder import DiagnoseOptions, Generators, diagnose
+from tunegate.ladder.export_prompt import export_prompt
 from tunegate.spec import parse_task
 
 
@@ -54,7 +55,6 @@ def test_export_prompt_writes_the_winner_and_errors_without_a_search(tmp_path: P
     assert parse_task(task).prompt.system == data["prompt"]["system"]
 
     js = tmp_path / "prompt.json"
-    assert cli("export-prompt", str(folder), "--out", str(js)).returncode == 0
+    export_prompt(folder, js)
     assert json.loads(js.read_text())["candidate"] == data["candidate"]
-    printed = cli("export-prompt", str(folder))
-    assert printed.returncode == 0 and yaml.safe_load(printed.stdout) == data
+    assert yaml.safe_load(export_prompt(folder)) == data

@@ -43,6 +43,7 @@ from tunegate.ladder.candidates import instructions as builtin_instructions
 from tunegate.ladder.context import Context
 from tunegate.ladder.progress import LadderProgress, RungBar
 from tunegate.ladder.prompts import shot_turns, unconstrainable
+from tunegate.ladder.retrieve import Index
 from tunegate.ladder.rewrite import remote_rewrites
 from tunegate.outputs import ItemOutput
 from tunegate.spec import Task
@@ -205,6 +206,7 @@ class Search:
         # the full train's (its order is part of the prompt the test split will see).
         self.ctx = Context(ctx.task, ctx.folder, Dataset(pool, []), ctx.store, ctx.embedder)
         self.ctx.__dict__["labels"] = ctx.labels
+        self.ctx.__dict__["train_index"] = _pool_index(ctx, pool)
         self.gens = generators
         self.bar = bar
         self.run_id = run_id
@@ -283,6 +285,16 @@ class Search:
                 order.index(t.candidate.id),
             ),
         )
+
+
+def _pool_index(ctx: Context, pool: Sequence[Example]) -> Index:
+    """The pool's rows of the whole train index (train is embedded once, and cached on disk,
+    for the search and the few-shot rungs alike)."""
+    full = ctx.train_index
+    first: dict[str, int] = {}
+    for i, ex in enumerate(ctx.train):
+        first.setdefault(ex.id, i)
+    return Index(full.embedder, full.vectors[[first[ex.id] for ex in pool]])
 
 
 def primary_scores(ctx: Context, items: Sequence[ItemOutput]) -> dict[str, float]:

@@ -19,7 +19,8 @@ def test_default_is_every_rung_that_applies_cheapest_first(json_task: Path) -> N
     assert [r.name for r in run] == [
         "zero_shot", "few_shot_fixed", "few_shot", "constrained", "few_shot_constrained", "rag",
     ]  # fmt: skip
-    assert set(skipped) == {"finetuned", "remote"}
+    assert set(skipped) == {"optimized", "finetuned", "remote"}
+    assert skipped["optimized"].startswith("runs only when named")  # a search: opt-in
     assert tuple(RUNGS) == RUNG_NAMES
 
 

@@ -214,7 +214,7 @@ class OptimizeSpec(_Strict):
         description="At most this share of train goes to the dev split (the rest gives shots).",
     )
     max_minutes: float = Field(
-        default=8,
+        default=6,
         gt=0,
         description="Most minutes of generation the search spends (counted from stored answers,"
         " so a resumed search spends the same).",

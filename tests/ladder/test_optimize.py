@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ladder_fakes import (
-    LABELS,
     TEST_ROWS,
     BagOfWords,
     ScriptedGenerator,
@@ -18,23 +17,10 @@ from ladder_fakes import (
     query,
 )
 from tunegate.errors import TunegateError
-from tunegate.ladder import DiagnoseOptions, Generators, diagnose, optimize
+from tunegate.ladder import DiagnoseOptions, Generators, candidates, diagnose, optimize
 from tunegate.ladder.candidates import Candidate
 from tunegate.spec import load_task
 from tunegate.store import Store
-
-
-def test_dev_is_carved_from_train_stratified_and_seeded(tmp_path: Path) -> None:
-    ctx = context(make_label_task(tmp_path))
-    pool, dev = optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=0)
-    assert len(dev) == 12 and len(pool) == 12
-    assert {ex.id for ex in dev} <= {ex.id for ex in ctx.train}
-    assert not {ex.id for ex in dev} & {ex.id for ex in pool}
-    assert [ex.target for ex in dev[:3]] == sorted(LABELS)  # every prefix is balanced
-    assert optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=0)[1] == dev
-    assert optimize.carve_dev(ctx.task, ctx.train, 12, 0.5, seed=1)[1] != dev
-    with pytest.raises(TunegateError, match="too few labelled training rows"):
-        optimize.carve_dev(ctx.task, ctx.train[:2], 12, 0.5, seed=0)
 
 
 def test_search_picks_the_dev_best_and_never_reads_test_items(tmp_path: Path) -> None:
@@ -57,7 +43,7 @@ def test_search_picks_the_dev_best_and_never_reads_test_items(tmp_path: Path) ->
     by_id = {c["id"]: c for c in stored["candidates"]}
     assert by_id[res.winner.id]["dev_score"] == 1.0
     assert all(c["dev_score"] <= 1.0 and c["dev_items"] >= 8 for c in stored["candidates"])
-    seeds = [c.id for c in optimize.seeds(ctx)]
+    seeds = [c.id for c in candidates.seeds(ctx)]
     assert all(s in by_id for s in seeds)  # the hand-set rungs' settings are always scored
 
 

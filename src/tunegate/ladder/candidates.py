@@ -19,7 +19,13 @@ import numpy as np
 from tunegate.data.examples import Example, to_messages
 from tunegate.ladder.context import Context
 from tunegate.ladder.few_shot import fixed_shots, retrieved_shots
-from tunegate.ladder.prompts import LABELS_HINT, LABELS_PLACEHOLDER, request, shot_turns
+from tunegate.ladder.prompts import (
+    LABELS_HINT,
+    LABELS_PLACEHOLDER,
+    request,
+    shot_turns,
+    unconstrainable,
+)
 from tunegate.models.base import GenRequest
 from tunegate.spec import Task
 
@@ -170,3 +176,38 @@ def build(
         request(ctx, messages(ctx, system, ex, s), c.constrained)
         for ex, s in zip(examples, shots, strict=True)
     ]
+
+
+def seeds(ctx: Context) -> list[Candidate]:
+    """The hand-set rungs' settings, the likely best first: few-shot constrained, constrained,
+    few-shot, zero-shot, few-shot fixed (labels are spelled out for a label task, as there)."""
+    k = ctx.task.ladder.few_shot_k
+    spell = bool(ctx.labels)
+    can = unconstrainable(ctx) is None
+    shots = bool(any(ex.target.strip() for ex in ctx.train))
+    out = []
+    if can and shots:
+        out.append(Candidate(TASK, spell, k, constrained=True))
+    if can:
+        out.append(Candidate(TASK, spell, 0, constrained=True))
+    if shots:
+        out.append(Candidate(TASK, spell, k))
+    out.append(Candidate(TASK, spell, 0))
+    if shots:
+        out.append(Candidate(TASK, spell, k, "stratified"))
+    return out
+
+
+def moves(ctx: Context, best: Candidate, names: Sequence[str]) -> list[Candidate]:
+    """Neighbours of `best`, one setting changed, in the order they are tried."""
+    out = [Candidate(**{**best.to_json(), "k": k}) for k in K_VALUES if k != best.k]
+    out += [Candidate(**{**best.to_json(), "instruction": n}) for n in names]
+    if best.k:
+        out += [Candidate(**{**best.to_json(), "select": s}) for s in SELECTIONS]
+    if spellable(ctx):
+        out.append(Candidate(**{**best.to_json(), "spell": not best.spell}))
+    if best.k:
+        out.append(Candidate(**{**best.to_json(), "reverse": not best.reverse}))
+    if unconstrainable(ctx) is None:
+        out.append(Candidate(**{**best.to_json(), "constrained": not best.constrained}))
+    return [c.normal() for c in out]

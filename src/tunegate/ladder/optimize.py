@@ -18,35 +18,31 @@ started only when its expected seconds (the seconds per item so far) fit: screen
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunegate.data.examples import Example, stratum
+from tunegate.data.examples import Example
 from tunegate.data.split import Dataset
-from tunegate.errors import TunegateError
 from tunegate.ladder import cache
 from tunegate.ladder.candidates import (
-    K_VALUES,
-    SELECTIONS,
     TASK,
     Candidate,
     build,
     fixed_set,
-    spellable,
+    moves,
+    seeds,
     system_text,
 )
 from tunegate.ladder.candidates import instructions as builtin_instructions
 from tunegate.ladder.context import Context
+from tunegate.ladder.dev import carve_dev, levels
 from tunegate.ladder.progress import LadderProgress, RungBar
-from tunegate.ladder.prompts import shot_turns, unconstrainable
+from tunegate.ladder.prompts import shot_turns
 from tunegate.ladder.retrieve import Index
 from tunegate.ladder.rewrite import remote_rewrites
 from tunegate.outputs import ItemOutput
-from tunegate.spec import Task
 
 RUN_KIND = "optimize"
 RUNG = "optimized"
@@ -115,84 +111,6 @@ class SearchResult:
             "wall_s": self.wall_s,
             "stopped": self.stopped,
         }
-
-
-def carve_dev(
-    task: Task, train: Sequence[Example], size: int, fraction: float, seed: int
-) -> tuple[list[Example], list[Example]]:
-    """(pool, dev): `size` labelled train rows (at most `fraction` of train), taken round-robin
-    over strata (labels) from the most frequent, seeded within each, so any prefix of dev is
-    balanced; every stratum keeps at least one row in the pool. Deterministic by seed."""
-    n = min(size, int(len(train) * fraction))
-    groups: dict[str | None, list[Example]] = defaultdict(list)
-    seen: set[str] = set()
-    for ex in train:
-        if ex.target.strip() and ex.id not in seen:
-            seen.add(ex.id)
-            groups[stratum(task, ex)].append(ex)
-
-    def rank(ex: Example) -> str:
-        return hashlib.sha256(f"{seed}:dev:{ex.id}".encode()).hexdigest()
-
-    order = sorted(groups, key=lambda s: (-len(groups[s]), str(s)))
-    queues = {s: sorted(groups[s], key=rank)[:-1] for s in order}  # the last stays in the pool
-    dev: list[Example] = []
-    while len(dev) < n and any(queues.values()):
-        for s in order:
-            if queues[s] and len(dev) < n:
-                dev.append(queues[s].pop(0))
-    if len(dev) < 2:
-        raise TunegateError(
-            f"too few labelled training rows ({len(train)}) to carve a dev split of at least 2 "
-            "for the optimized rung; add training data or raise ladder.optimize.dev_fraction",
-            "ladder.optimize",
-        )
-    taken = {ex.id for ex in dev}
-    return [ex for ex in train if ex.id not in taken], dev
-
-
-def levels(n_dev: int) -> list[int]:
-    """Dev items per halving level: a screen of about a quarter (at least 8), doubling."""
-    n0 = min(n_dev, max(8, -(-n_dev // 4)))
-    out = [n0]
-    while out[-1] < n_dev:
-        out.append(min(n_dev, out[-1] * 2))
-    return out
-
-
-def seeds(ctx: Context) -> list[Candidate]:
-    """The hand-set rungs' settings, the likely best first: few-shot constrained, constrained,
-    few-shot, zero-shot, few-shot fixed (labels are spelled out for a label task, as there)."""
-    k = ctx.task.ladder.few_shot_k
-    spell = bool(ctx.labels)
-    can = unconstrainable(ctx) is None
-    shots = bool(any(ex.target.strip() for ex in ctx.train))
-    out = []
-    if can and shots:
-        out.append(Candidate(TASK, spell, k, constrained=True))
-    if can:
-        out.append(Candidate(TASK, spell, 0, constrained=True))
-    if shots:
-        out.append(Candidate(TASK, spell, k))
-    out.append(Candidate(TASK, spell, 0))
-    if shots:
-        out.append(Candidate(TASK, spell, k, "stratified"))
-    return out
-
-
-def moves(ctx: Context, best: Candidate, names: Sequence[str]) -> list[Candidate]:
-    """Neighbours of `best`, one setting changed, in the order they are tried."""
-    out = [Candidate(**{**best.to_json(), "k": k}) for k in K_VALUES if k != best.k]
-    out += [Candidate(**{**best.to_json(), "instruction": n}) for n in names]
-    if best.k:
-        out += [Candidate(**{**best.to_json(), "select": s}) for s in SELECTIONS]
-    if spellable(ctx):
-        out.append(Candidate(**{**best.to_json(), "spell": not best.spell}))
-    if best.k:
-        out.append(Candidate(**{**best.to_json(), "reverse": not best.reverse}))
-    if unconstrainable(ctx) is None:
-        out.append(Candidate(**{**best.to_json(), "constrained": not best.constrained}))
-    return [c.normal() for c in out]
 
 
 class Search:

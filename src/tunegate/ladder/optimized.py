@@ -17,8 +17,9 @@ from tunegate.errors import TunegateError
 from tunegate.ladder import candidates
 from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
+from tunegate.ladder.dev import carve_dev
 from tunegate.ladder.few_shot import no_train
-from tunegate.ladder.optimize import SearchResult, carve_dev, search
+from tunegate.ladder.optimize import SearchResult, search
 from tunegate.models.base import GenRequest
 
 NAME = "optimized"

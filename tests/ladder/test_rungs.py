@@ -65,5 +65,6 @@ def test_cli_rejects_an_unknown_rung_in_one_line(json_task: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "error: --rungs: unknown rung 'ragg' (did you mean 'rag'?); expected one of zero_shot, "
-        "few_shot_fixed, few_shot, constrained, few_shot_constrained, rag, finetuned, remote"
+        "few_shot_fixed, few_shot, constrained, few_shot_constrained, rag, optimized, finetuned, "
+        "remote"
     ]

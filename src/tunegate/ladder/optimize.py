@@ -327,8 +327,9 @@ def _run(s: Search, max_candidates: int, lv: list[int]) -> SearchResult:
         system=system_text(s.ctx, s.texts[winner.candidate.instruction], winner.candidate.spell),
         shots=[by_id[i] for i in winner.shots],
         shot_turns=[shot_turns(s.ctx, by_id[i]) for i in winner.shots],
-        dev_score=winner.score(s.ids[:reached]),
-        dev_items=reached,
+        # Chosen at `reached` items; reported on every dev item it answered.
+        dev_score=winner.score(s.ids[: len(winner.scores)]),
+        dev_items=len(winner.scores),
         candidates=candidates,
         instructions=s.texts,
         dev_ids=s.ids,

@@ -8,17 +8,20 @@ from pathlib import Path
 import pytest
 
 from ladder_fakes import (
+    ANSWERS,
     TEST_ROWS,
     BagOfWords,
     ScriptedGenerator,
     context,
+    k_of,
     make_label_task,
     optimize_answer,
     query,
 )
 from tunegate.errors import TunegateError
-from tunegate.ladder import DiagnoseOptions, Generators, candidates, diagnose, optimize
+from tunegate.ladder import DiagnoseOptions, Generators, candidates, dev, diagnose, optimize
 from tunegate.ladder.candidates import Candidate
+from tunegate.models.base import GenRequest
 from tunegate.spec import load_task
 from tunegate.store import Store
 
@@ -121,3 +124,25 @@ def test_optimized_runs_only_when_named(tmp_path: Path) -> None:
     )
     assert result.rung("optimized") is None
     assert "runs only when named" in result.skipped["optimized"]
+
+
+def test_halving_keeps_the_best_at_each_level_not_at_the_screen(tmp_path: Path) -> None:
+    """A: right on the 8 screen items only; B: wrong on the first 2, right after. A leads the
+    screen, B leads at 16 items: B must be the one that goes on to all 18 and wins."""
+    spec = {"max_candidates": 4, "max_dev_items": 18, "dev_fraction": 0.9}
+    ctx = context(make_label_task(tmp_path, spec), BagOfWords())
+    _, held = dev.carve_dev(ctx.task, ctx.train, 18, 0.9, seed=0)
+    position = {ex.inputs["message"]: i for i, ex in enumerate(held)}
+    assert dev.levels(len(held)) == [8, 16, 18]
+
+    def answer(req: GenRequest) -> str:
+        q, pos = query(req), position[query(req)]
+        if req.constraint is not None and k_of(req) == 4:
+            return ANSWERS[q] if pos < 8 else "wrong"
+        if req.constraint is not None and k_of(req) == 0:
+            return ANSWERS[q] if pos >= 2 else "wrong"
+        return "wrong"
+
+    res = optimize.search(ctx, Generators(local=lambda: ScriptedGenerator(answer)))
+    assert res.winner.k == 0 and res.winner.constrained
+    assert res.dev_items == 18 and res.dev_score == 16 / 18

@@ -305,7 +305,8 @@ def _run(s: Search, max_candidates: int, lv: list[int]) -> SearchResult:
     alive = [t.candidate.id for t in s.rank(list(s.tried), lv[0])]
     reached = lv[0]
     for n in lv[1:]:  # a lone survivor still goes on to the whole dev split, budget allowing
-        alive = alive[: max(1, -(-len(alive) // 2))]
+        ranked = [t.candidate.id for t in s.rank(alive, reached)]  # by the latest level
+        alive = ranked[: max(1, -(-len(ranked) // 2))]
         for cid in alive:
             if not s.fits(s.tried[cid].candidate, n, s.budget_s):
                 break

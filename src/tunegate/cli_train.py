@@ -1,0 +1,171 @@
+"""The training commands: `train`, `distill` and `export` (registered on tunegate.cli's app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunegate.cli import TaskArg, app, console, err_console
+from tunegate.errors import TunegateError
+
+
+@app.command()
+def train(
+    task: TaskArg,
+    preset: Annotated[
+        str | None,
+        typer.Option("--preset", "-p", help="quick, balanced (default), quality, or a .yaml file."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last interrupted run.")
+    ] = False,
+    run: Annotated[
+        str | None, typer.Option("--run", help="With --resume: the run id to continue.")
+    ] = None,
+    curve: Annotated[
+        str | None,
+        typer.Option(
+            "--curve", help="Learning curve: train on nested fractions, e.g. 0.25,0.5,1.0."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="With --curve: held-out items each adapter is evaluated on (default: as the "
+            "latest diagnose).",
+        ),
+    ] = None,
+    rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
+    alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
+    dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
+    target_modules: Annotated[
+        str | None,
+        typer.Option("--target-modules", help="all-linear or names, e.g. q_proj,v_proj."),
+    ] = None,
+    layers: Annotated[
+        str | None,
+        typer.Option(help="Layers with LoRA: all, the top N (e.g. 8), or indices (e.g. 20,21)."),
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
+    warmup: Annotated[
+        float | None, typer.Option(help="Warm-up: a fraction of steps (<1) or steps.")
+    ] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the train split.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Examples per micro-batch.")] = None,
+    grad_accum: Annotated[
+        int | None, typer.Option("--grad-accum", help="Micro-batches per step.")
+    ] = None,
+    max_length: Annotated[
+        int | None, typer.Option("--max-length", help="Longest example in tokens.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for splits, order, init.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """LoRA fine-tune the task's model on its train split (fast on CPU; resumable)."""
+    from tunegate.train import api
+    from tunegate.train.config import parse_layers, parse_modules
+    from tunegate.train.loop import TrainInterrupted
+
+    overrides = {
+        "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": parse_modules(target_modules),
+        "layers": parse_layers(layers), "lr": lr, "schedule": schedule, "warmup": warmup,
+        "epochs": epochs, "steps": steps, "batch_size": batch, "grad_accum": grad_accum,
+        "max_length": max_length, "seed": seed,
+    }  # fmt: skip
+    try:
+        if curve:
+            if resume:
+                raise TunegateError(
+                    "--curve and --resume cannot be combined; resume one run with --run"
+                )
+            results = api.train_curve(task, api.parse_fractions(curve), preset, overrides,
+                                      limit=limit, console=err_console,
+                                      show_progress=not no_progress)  # fmt: skip
+        else:
+            results = [api.train(task, preset, overrides, resume=resume, run_id=run,
+                                 show_progress=not no_progress)]  # fmt: skip
+    except TrainInterrupted as exc:
+        err_console.print(f"interrupted at step {exc.step}; checkpoint saved. "
+                          f"Resume with: tunegate train {task} --resume")  # fmt: skip
+        raise typer.Exit(130) from None
+    for r in results:
+        if not r.main_process:
+            continue
+        best = (
+            f", best eval loss {r.best_eval_loss:.4f} at step {r.best_step}"
+            if r.best_eval_loss
+            else ""
+        )
+        console.print(
+            f"run {r.run_id}: {r.steps} steps on {r.train_examples} examples (fraction {r.fraction:g}) "
+            f"in {r.seconds:.0f} s, {r.tokens_per_s:.0f} tokens/s, final loss {r.final_loss:.4f}{best}"
+            + (" (stopped early)" if r.stopped_early else "")
+        )
+        console.print(f"adapter: {r.adapter}")
+
+
+@app.command()
+def distill(
+    task: TaskArg,
+    teacher: Annotated[
+        str, typer.Option("--teacher", help="The teacher's OpenAI-compatible base URL (…/v1).")
+    ],
+    inputs: Annotated[
+        Path, typer.Option("--inputs", help="Unlabeled inputs (JSONL/JSON/CSV, the task's fields).")
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Teacher model (default: the endpoint's only one)."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", help="Environment variable with the teacher's key."),
+    ] = None,
+    preset: Annotated[str, typer.Option("--preset", "-p", help="Training preset.")] = "quick",
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Compare on N held-out items.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Distilled task folder (default <task>/distilled).")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+) -> None:
+    """The teacher labels your inputs, the small model trains on its labels, and both are
+    compared on the held-out split (agreement, accuracy, cost per month, latency)."""
+    from tunegate.distill import DistillOptions
+    from tunegate.distill import distill as run_distill
+    from tunegate.distill.report import print_comparison
+    from tunegate.report import build_report
+
+    options = DistillOptions(teacher=teacher, inputs=inputs, model=model, api_key_env=api_key_env,
+                             preset=preset, steps=steps, limit=limit, out=out,
+                             show_progress=not no_progress)  # fmt: skip
+    result = run_distill(task, options, console=err_console)
+    print_comparison(result.comparison, console)
+    path = build_report(result.folder).path
+    console.print(f"distilled task: {result.folder}; report: {path}")
+
+
+@app.command("export")
+def export_cmd(
+    task: TaskArg,
+    out: Annotated[Path, typer.Argument(help="Folder to write (must not exist or be empty).")],
+    run: Annotated[
+        str | None, typer.Option("--run", help="Training run id; default: the latest.")
+    ] = None,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Merge the adapter into the base model.")
+    ] = False,
+) -> None:
+    """Copy a trained adapter (PEFT format), or write a merged Hugging Face model with --merge."""
+    from tunegate.train.merge import export
+
+    path = export(task, out, run_id=run, merge=merge)
+    console.print(f"wrote {'merged model' if merge else 'adapter'} to {path}")

@@ -126,7 +126,7 @@ def demo(
 
     chosen = parse_rungs(rungs) or list(PROMPT_RUNGS)
     options = DemoOptions(folder, limit, tuple(chosen), steps, not no_estimate)
-    run_demo(options, console)
+    run_demo(options, _table_console())
 
 
 @app.command()
@@ -199,8 +199,7 @@ def diagnose(
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
     title = f"{result.task}: {summary['items']} held-out items"
-    # Piped output gets room for the table; a terminal keeps its own width.
-    out = console if console.is_terminal else Console(width=max(console.width, 120))
+    out = _table_console()
     out.print(render(summary["table"], title=title))
     out.print(
         f"diagnose wall time {result.wall_s:.1f} s for {len(result.rungs)} rung(s) x "
@@ -226,6 +225,11 @@ def export_prompt(
         sys.stdout.write(text)
     else:
         console.print(f"wrote {out}")
+
+
+def _table_console() -> Console:
+    """stdout for wide tables: piped output gets 120 columns; a terminal keeps its own width."""
+    return console if console.is_terminal else Console(width=max(console.width, 120))
 
 
 def _write_json(path: Path | None, payload: object) -> None:

@@ -92,7 +92,7 @@ def test_demo_resumes_after_an_interruption_between_stages(
     report = folder / ".tunegate" / "report.html"
     assert report.exists() and 'id="recommendation"' in report.read_text(encoding="utf-8")
     assert f"report: {report}" in out.replace("\n", "")
-    assert "best prompt-only rung (constrained)" in out and " p=" in out
+    assert "best prompt-only rung run here (constrained)" in out and " p=" in out
     assert "wall time" in out and "peak RSS" in out
 
 
@@ -118,7 +118,7 @@ def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
     for stage in ("1/5 check", "2/5 diagnose", "3/5 train", "4/5 diagnose", "5/5 report"):
         assert stage in out
     assert "training time (estimate)" in out and "min per epoch here" in out
-    assert "the best prompt-only rung (" in out and " p=" in out
+    assert "the best prompt-only rung run here (" in out and " p=" in out
     report = folder / ".tunegate" / "report.html"
     assert report.exists() and 'id="recommendation"' in report.read_text(encoding="utf-8")
     assert "peak RSS" in out

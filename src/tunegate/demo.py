@@ -301,4 +301,9 @@ def punchline(path: Path, run_id: str | None, task: Task) -> str:
         verdict = "[bold red]the fine-tuned rung loses to[/]"
     else:
         verdict = "[bold yellow]no real difference between the fine-tuned rung and[/]"
-    return f"{verdict} the best prompt-only rung ({best.rung}): {figures}, {p}"
+    ran = ", ".join(r.rung for r in result.rungs if not is_tuned(r))
+    return (
+        f"{verdict} the best prompt-only rung run here ({best.rung}): {figures}, {p}\n"
+        f"(prompt-only rungs run: {ran}; `--rungs` or `tunegate diagnose` adds the others, "
+        "e.g. few_shot_constrained and optimized, which may do better)"
+    )

@@ -1,4 +1,4 @@
-"""Fine-tuned: the zero-shot prompt, the newest trained adapter from the store, constrained."""
+"""Fine-tuned: the prompt the adapter was trained on, the newest trained adapter, constrained."""
 
 from __future__ import annotations
 
@@ -44,6 +44,31 @@ def test_newest_finished_adapter_with_constraint(json_task: Path, tmp_path: Path
         r.messages for r in zero_shot.build(ctx, ctx.dataset.test)
     ]
     assert all(r.constraint == Constraint(json_schema=SCHEMA) for r in reqs)
+
+
+def test_label_task_sends_the_prompt_the_adapter_was_trained_on(
+    label_task: Path, tmp_path: Path, embedded_model_path: Path
+) -> None:
+    """Training renders an example without the label list the prompt-only rungs append; the
+    fine-tuned rung sends the same prompt tokens (its constraint keeps answers in the set)."""
+    from transformers import AutoTokenizer
+
+    from tunegate.train.data import encode_examples
+
+    _train_run(label_task, tmp_path / "adapter")
+    ctx = context(label_task)
+    reqs = finetuned.build(ctx, ctx.dataset.test)
+    tok = AutoTokenizer.from_pretrained(embedded_model_path)
+    trained, _ = encode_examples(ctx.task, ctx.dataset.test, tok, 512)
+
+    def ids(messages: list[dict[str, str]]) -> list[int]:
+        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return list(tok(text, add_special_tokens=False)["input_ids"])
+
+    assert [ids(r.messages) for r in reqs] == [list(e.ids[: e.prompt_len]) for e in trained]
+    assert all(r.constraint == Constraint(labels=ctx.labels) for r in reqs)
+    listed = zero_shot.build(ctx, ctx.dataset.test)[0].messages[0]["content"]
+    assert all(label in listed for label in ctx.labels or ())  # prompt-only rungs list them
 
 
 def test_adapter_runs_on_the_local_model(tmp_path: Path, tiny_llama: Path) -> None:

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _data import banking77_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 EXAMPLE = ROOT / "examples" / "banking77"
@@ -42,13 +44,6 @@ GOAL = 0.60
 REFERENCE_TRAIN_S = 592.0
 
 
-def datasets_dir() -> Path:
-    env = os.environ.get("TUNEGATE_DATASETS")
-    roots = [Path(env)] if env else []
-    roots += [ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets"]
-    return next((r for r in roots if (r / "banking77" / "train.csv").exists()), roots[0])
-
-
 def make_task(folder: Path, train_rows: int, seed: int) -> Path:
     """examples/banking77 with its converter's data; train cut to a seeded shuffle of N rows."""
     spec = importlib.util.spec_from_file_location("banking77_convert", EXAMPLE / "convert.py")
@@ -57,7 +52,7 @@ def make_task(folder: Path, train_rows: int, seed: int) -> Path:
     spec.loader.exec_module(convert)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(EXAMPLE / "tunegate.yaml", folder / "tunegate.yaml")
-    convert.convert(datasets_dir() / "banking77", folder / "data")
+    convert.convert(banking77_dir(), folder / "data")
     train = folder / "data" / "train.jsonl"
     lines = train.read_text(encoding="utf-8").splitlines()
     random.Random(seed).shuffle(lines)  # the file is sorted by label

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _data import banking77_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -32,20 +33,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from tunegate.models.base import Constraint, Generation, GenRequest  # noqa: E402
 
 DEMO = ROOT / "examples" / "support-tickets"
-
-
-def _banking_dir() -> Path:
-    """banking77 in $TUNEGATE_DATASETS, else shared/datasets beside the repo (or its worktree)."""
-    env = os.environ.get("TUNEGATE_DATASETS")
-    roots = (
-        [Path(env)]
-        if env
-        else [ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets"]
-    )
-    for root in roots:
-        if (root / "banking77" / "categories.json").exists():
-            return root / "banking77"
-    sys.exit(f"banking77 not found under {', '.join(map(str, roots))}; set TUNEGATE_DATASETS")
 
 
 Prompts = tuple[str, list[GenRequest], Constraint | None, int]
@@ -75,7 +62,7 @@ def banking_requests(n: int, max_tokens: int | None) -> Prompts:
     """Fallback: banking77 test rows (every 37th), all 77 labels listed in the system prompt."""
     import csv
 
-    banking = _banking_dir()
+    banking = banking77_dir()
     labels = json.loads((banking / "categories.json").read_text(encoding="utf-8"))
     system = (
         "Classify the online-banking customer query into exactly one intent. Answer with the "

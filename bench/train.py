@@ -25,13 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _data import banking77_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = next(
-    (p / "banking77" for p in (Path(os.environ.get("TUNEGATE_DATASETS", "/nonexistent")),
-                               ROOT.parent / "shared" / "datasets", ROOT.parent.parent / "shared" / "datasets")
-     if (p / "banking77").exists()),
-    ROOT.parent / "shared" / "datasets" / "banking77",
-)  # fmt: skip
+DATA = banking77_dir()
 TASK_YAML = """\
 name: banking77-bench
 inputs: [text]
@@ -311,8 +308,6 @@ def main() -> None:
     if args.accuracy:
         accuracy_mode(args)
         return
-    if not DATA.exists():
-        sys.exit(f"banking77 not found at {DATA}")
     with tempfile.TemporaryDirectory() as tmp:
         task = make_task(Path(tmp) / "task", args.rows)
         print(f"banking77, {args.rows} rows, 1 epoch, LoRA r16 all linear, batch 8, max length 256")

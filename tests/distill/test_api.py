@@ -16,27 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cli_helpers import cli
 from conftest import copy_example
 from openai_stub import Script, serve
-from tunegate.cli import main
 from tunegate.store import Store
 
 N_INPUTS = 24
 TRAIN = {"steps": 2, "batch_size": 4, "layers": 1, "lr": 0.01, "val_fraction": 0.2,
          "eval_every": 2, "checkpoint_every": 2, "warmup": 0, "threads": 1}  # fmt: skip
-
-
-def cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tunegate", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def one_line_error(code: int, err: str) -> str:

@@ -228,3 +228,15 @@ def test_adapter_named_by_its_path_with_dots(
     alpha = GenRequest(chat(QUESTIONS[2]), max_tokens=6, adapter="alpha")
     assert gen.generate([req])[0].text == tiny_gen.generate([alpha])[0].text
     assert gen.time_one(req).text == gen.generate([req])[0].text
+
+
+def test_default_threads_measured_or_overridden(monkeypatch) -> None:
+    import os
+
+    from tunegate.models.local import default_threads
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("TUNEGATE_THREADS", raising=False)
+    assert default_threads() in {1, cores}
+    monkeypatch.setenv("TUNEGATE_THREADS", "3")
+    assert default_threads() == 3

@@ -36,20 +36,18 @@ CHATML = (
 
 
 def default_threads() -> int:
-    """Torch threads for this process: the usable cores, minus those other processes keep busy.
-
-    On a shared machine, OpenMP threads that outnumber the free cores spin and wait on each other;
-    one thread was seen to run 4x faster than two when other work loaded both cores.
-    `TUNEGATE_THREADS` overrides.
+    """Torch threads for this process, chosen by timing a matrix product with all cores and with
+    one (tunegate.train.threads): on a shared machine, OpenMP threads that outnumber the free
+    cores spin and wait on each other (one thread was seen to run 4x faster than two when other
+    work loaded both cores). The load average cannot tell: it counts this process's own earlier
+    work. `TUNEGATE_THREADS` overrides.
     """
     env = os.environ.get("TUNEGATE_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    cores = (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, round(cores - busy)))
+    from tunegate.train.threads import tune_threads
+
+    return tune_threads()
 
 
 def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, GenRequest
-from tunegate.models.constrain import Grammars, label_ebnf
+from tunegate.models.constrain import Grammars, canonical_label, label_ebnf, label_token_cap
 from tunegate.models.local import LocalGenerator
 
 TICKET = {
@@ -73,7 +73,16 @@ def test_label_grammar_matches_raw_labels_only(grammars: Grammars) -> None:
     for wrong in ('"card"', "car", "card_arrivals", "say hi"):
         m = xgr.GrammarMatcher(compiled)
         assert not (m.accept_string(wrong) and m.is_completed()), wrong
-    assert label_ebnf(["a", "a", "b"]) == 'root ::= "a" | "b"'
+    assert label_ebnf(["a", "a", "B"]) == 'root ::= "a" | "B" | "A" | "b"'
+
+
+def test_label_spellings_map_back_to_the_canonical_label() -> None:
+    labels = ("card_arrival", "Refund_not_showing_up", "x", "X")
+    assert canonical_label("Card_arrival", labels) == "card_arrival"
+    assert canonical_label("refund_not_showing_up", labels) == "Refund_not_showing_up"
+    assert canonical_label("X", labels) == "X" and canonical_label("x", labels) == "x"
+    assert canonical_label("neither", labels) == "neither"
+    assert label_token_cap(labels) == len("Refund_not_showing_up") + 1
 
 
 def test_compiled_once_per_constraint(grammars: Grammars) -> None:
@@ -132,10 +141,10 @@ def test_model_vocab_larger_than_tokenizer(tmp_path: Path, tiny_llama: Path) -> 
     gen = LocalGenerator(tmp_path, batch_size=4)
     assert gen.vocab_size == len(tok) + 64
     reqs = [GenRequest([{"role": "user", "content": m}], max_tokens=4) for m in MESSAGES[:2]]
-    reqs.append(GenRequest(reqs[0].messages, max_tokens=8, constraint=Constraint(labels=LABELS)))
+    reqs.append(GenRequest(reqs[0].messages, max_tokens=2, constraint=Constraint(labels=LABELS)))
     free_a, free_b, labelled = gen.generate(reqs)
     assert free_a.output_tokens == 4 and free_a.text  # decodable tokens only
-    assert labelled.text in LABELS
+    assert labelled.text in LABELS  # max_tokens=2 is raised so that a label always finishes
 
 
 def test_unconstrained_json_often_fails_constrained_always_validates(

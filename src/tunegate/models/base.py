@@ -16,9 +16,13 @@ class Constraint:
     any_json: bool = False
 
     def key(self) -> str:
+        """What decides a constrained answer: the constraint, and how labels are decoded."""
         import json
 
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if self.labels is not None:
+            fields["spelling"] = 2  # labels may start with either case (models/constrain.py)
+        return json.dumps(fields, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Constrained decoding with xgrammar: a `Constraint` becomes a compiled grammar, applied batched.
 
 Three kinds: a JSON Schema (`compile_json_schema`), any JSON object, or exactly one label from a
-set (an EBNF choice over the raw label texts, not JSON-quoted). Grammars compile once per
+set (an EBNF choice over the raw label texts, not JSON-quoted). A label may also start with its
+first letter's other case and is mapped back to its canonical spelling (`canonical_label`):
+otherwise a model that likes to open with a capital picks whichever label happens to have one. Grammars compile once per
 (tokenizer, constraint) in a `Grammars`; at each decode step a `BatchMasker` fills one token
 bitmask row per constrained sequence and masks the logits in place. A sequence whose grammar is
 complete and admits only a stop token next is ended without another forward pass.
@@ -20,7 +22,7 @@ import torch
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint
 
-__all__ = ["BatchMasker", "Grammars", "label_ebnf"]
+__all__ = ["BatchMasker", "Grammars", "canonical_label", "label_ebnf", "label_token_cap"]
 
 
 def _ebnf_string(text: str) -> str:
@@ -42,12 +44,35 @@ def _ebnf_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def label_ebnf(labels: Iterable[str]) -> str:
-    """An EBNF grammar matching exactly one of `labels`, as raw text."""
+def label_spellings(labels: Iterable[str]) -> dict[str, str]:
+    """Every text a label constraint accepts, mapped to its canonical label.
+
+    Each label as written, and with its first letter's case swapped unless that spelling is
+    itself a label.
+    """
     unique = list(dict.fromkeys(labels))
     if not unique or any(not lab for lab in unique):
         raise TunegateError("a label constraint needs at least one label, none of them empty")
-    return "root ::= " + " | ".join(_ebnf_string(lab) for lab in unique)
+    spellings = {lab: lab for lab in unique}
+    for lab in unique:
+        other = lab[0].swapcase() + lab[1:]
+        spellings.setdefault(other, lab)
+    return spellings
+
+
+def label_ebnf(labels: Iterable[str]) -> str:
+    """An EBNF grammar matching exactly one of `labels` (either case of its first letter)."""
+    return "root ::= " + " | ".join(_ebnf_string(s) for s in label_spellings(labels))
+
+
+def canonical_label(text: str, labels: Sequence[str]) -> str:
+    """The label `text` spells (see `label_spellings`), or `text` unchanged if it spells none."""
+    return label_spellings(labels).get(text, text)
+
+
+def label_token_cap(labels: Sequence[str]) -> int:
+    """Tokens that always suffice to finish any label (a token is at least one byte) plus a stop."""
+    return max(len(lab.encode("utf-8")) for lab in labels) + 1
 
 
 def constraint_kind(c: Constraint) -> str | None:

@@ -36,6 +36,7 @@ class Row:
     top_p: float = 1.0
     seed: int = 0
     matcher: Any | None = None  # an xgrammar GrammarMatcher, or None when unconstrained
+    labels: tuple[str, ...] | None = None  # a label constraint's labels, to canonicalize the text
     out: list[int] = field(default_factory=list)
     finish: str | None = None  # "stop", "length", "grammar" or "cancelled"
     first_token_s: float | None = None

@@ -24,6 +24,7 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, Generation, GenRequest, Progress
+from tunegate.models.constrain import canonical_label, label_token_cap
 from tunegate.models.decode import OnToken, Row, Step, compute_prefix, decode_batch
 from tunegate.models.kvcache import ATTENTION, Prefix
 
@@ -239,10 +240,15 @@ class LocalGenerator:
         return ids, None
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        matcher = None
+        matcher, labels, max_tokens = None, None, req.max_tokens
         if req.constraint is not None:
             matcher = self.grammars().matcher(req.constraint)
-        return Row(index, ids, req.max_tokens, req.temperature, req.top_p, req.seed, matcher)
+            labels = req.constraint.labels
+        if labels:
+            max_tokens = max(max_tokens, label_token_cap(labels))  # never cut a label short
+        return Row(
+            index, ids, max_tokens, req.temperature, req.top_p, req.seed, matcher, labels=labels
+        )
 
     def grammars(self) -> Any:
         """This model's grammar compiler and cache (built on first use)."""
@@ -300,6 +306,8 @@ class LocalGenerator:
             else row.out
         )
         text = self.tokenizer.decode(body, skip_special_tokens=True)
+        if row.labels:
+            text = canonical_label(text, row.labels)
         extra = {"finish": row.finish, "cached_tokens": len(prefix) if prefix is not None else 0}
         return Generation(
             text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra

@@ -5,18 +5,13 @@ one line."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cli_helpers import cli
+from cli_helpers import cli, kill_when_stored
 from conftest import copy_example
 from openai_stub import Script, serve
 from tunegate.store import Store
@@ -72,28 +67,6 @@ def teacher(answers: dict[str, dict], **kw: object) -> Script:
     return Script(answer=lambda prompt, body: json.dumps(answers[prompt]), **kw)  # type: ignore[arg-type]
 
 
-def _kill_while_labelling(args: list[str], db: Path, at_least: int) -> set[str]:
-    """Run `tunegate ARGS` in a subprocess, SIGKILL it once `at_least` answers are stored;
-    return the example ids whose answers the store kept."""
-    proc = subprocess.Popen([sys.executable, "-m", "tunegate", *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    stored, deadline = 0, time.time() + 90
-    while stored < at_least and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-        if db.exists():
-            with contextlib.suppress(sqlite3.OperationalError):
-                con = sqlite3.connect(db)
-                stored = con.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
-                con.close()
-    proc.kill()
-    _, err = proc.communicate()
-    con = sqlite3.connect(db)
-    kept = {r[0] for r in con.execute("SELECT example_id FROM outputs")}
-    con.close()
-    assert at_least <= len(kept) < N_INPUTS, err
-    return kept
-
-
 def test_distill_resumes_labelling_then_trains_compares_and_reports(
     tickets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,7 +80,8 @@ def test_distill_resumes_labelling_then_trains_compares_and_reports(
     with serve(script) as url:
         args = ["distill", str(tickets), "--teacher", url, "--inputs", str(inputs),
                 "--model", "big", "--limit", "3", "--no-progress"]  # fmt: skip
-        kept = _kill_while_labelling(args, out_dir / ".tunegate" / "runs.sqlite", 8)
+        kept = kill_when_stored(args, out_dir / ".tunegate" / "runs.sqlite", 8, timeout_s=90)
+        assert len(kept) < N_INPUTS
         first = script.seen[0]
         script.seen.clear()
         script.delay_s = 0.0

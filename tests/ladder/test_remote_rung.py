@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import kill_when_stored
 from ladder_fakes import SCHEMA, context, make_task
 from openai_stub import Script, serve
 from tunegate.ladder import DiagnoseOptions, diagnose
@@ -100,28 +96,10 @@ def test_killed_diagnose_process_resumes_from_the_store(
         task_file = folder / "tunegate.yaml"
         task_file.write_text(task_file.read_text().replace("batch_size: 2", "batch_size: 1")
                              .replace("latency_samples: 1", "latency_samples: 0"))  # fmt: skip
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tunegate", "diagnose", str(folder), "--rungs", "remote"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         db = folder / ".tunegate" / "runs.sqlite"
-        deadline = time.time() + 120
-        stored = 0
-        while stored < 4 and time.time() < deadline and proc.poll() is None:  # chunks of 4
-            time.sleep(0.05)
-            if db.exists():
-                with contextlib.suppress(sqlite3.OperationalError):
-                    con = sqlite3.connect(db)
-                    stored = con.execute("SELECT COUNT(*) FROM outputs").fetchone()[0]
-                    con.close()
-        proc.kill()
-        _, err = proc.communicate()
-        con = sqlite3.connect(db)
-        kept = {r[0] for r in con.execute("SELECT example_id FROM outputs")}
-        con.close()
-        assert 4 <= len(kept) < 16, err
+        args = ["diagnose", str(folder), "--rungs", "remote"]
+        kept = kill_when_stored(args, db, 4)  # answers are stored in chunks of 4
+        assert len(kept) < 16
         script.seen.clear()
         res = diagnose(folder, DiagnoseOptions(rungs=["remote"]), measure=False)
     asked = {s["messages"][-1]["content"] for s in script.seen}

@@ -213,3 +213,18 @@ def test_the_optimized_rung_is_the_prompt_ceiling_when_present() -> None:
     knowledge = next(s for s in d.signals if s.signal == "knowledge")
     assert knowledge.figure.startswith("best prompt rung few_shot")
     assert any("the lower bound of few_shot" in f for f in d.flips)
+
+
+def test_break_even_below_one_request_a_day_is_said_plainly() -> None:
+    """A cheap training run pays for itself at any traffic: no "above 0 requests/day"."""
+    ev = Evidence(
+        rungs=[
+            rung("constrained", "prompt", 0.4, 30, per_req=1e-4),
+            rung("finetuned", "finetuned", 0.6, 10, per_req=1e-5),
+        ],
+        readiness=READY,
+        training=Training(seconds=60),  # $0.017 at $1/h, amortized over 12 months
+    )
+    flips = decide(TASK, ev).flips
+    assert any(f.startswith("from 1 request/day up the fine-tuned model is cheaper than constrained")
+               for f in flips), flips  # fmt: skip

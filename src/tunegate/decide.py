@@ -414,8 +414,9 @@ def _flips(
             out.append(f"the fine-tuned model never becomes cheaper than {rung} at these prices")
         else:
             side = "above" if task.traffic.requests_per_day < per_day else "at and above"
+            when = "from 1 request/day up" if per_day < 1 else f"{side} {per_day:,.0f} requests/day"
             out.append(
-                f"{side} {per_day:,.0f} requests/day the fine-tuned model is cheaper than {rung} "
+                f"{when} the fine-tuned model is cheaper than {rung} "
                 f"(training amortized over {task.traffic.months} months; now {task.traffic.requests_per_day:,.0f}/day)"
             )
     remote = next((s for s in statuses if s.kind == "remote"), None)

@@ -233,7 +233,10 @@ class LadderSpec(_Strict):
         default=3, ge=1, description="Document chunks placed in the prompt for the rag rung."
     )
     batch_size: int = Field(
-        default=16, gt=0, description="Prompts generated together on the local model."
+        default=64,
+        gt=0,
+        description="Prompts generated together on the local model (a decode step reads every "
+        "weight once for the whole batch: on 2 cores, 48 rows make ~1.7x the tokens/s of 16).",
     )
     latency_samples: int = Field(
         default=20, ge=0, description="Requests timed one at a time per rung for latency."

@@ -98,7 +98,7 @@ def test_killed_diagnose_process_resumes_from_the_store(
                              .replace("latency_samples: 1", "latency_samples: 0"))  # fmt: skip
         db = folder / ".tunegate" / "runs.sqlite"
         args = ["diagnose", str(folder), "--rungs", "remote"]
-        kept = kill_when_stored(args, db, 4)  # answers are stored in chunks of 4
+        kept = kill_when_stored(args, db, 4)  # answers are stored as each one-item chunk completes
         assert len(kept) < 16
         script.seen.clear()
         res = diagnose(folder, DiagnoseOptions(rungs=["remote"]), measure=False)

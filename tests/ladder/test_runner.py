@@ -104,7 +104,7 @@ def test_timing_stops_at_its_budget_and_the_rest_is_batched(tmp_path: Path) -> N
         )
     )
     gen = ScriptedGenerator(time_one_s=0.01)
-    res = _run(folder, gen, ["zero_shot"])
+    res = _run(folder, gen, ["zero_shot"], chunk_batches=4)  # chunks of 8
     out = res.rungs[0].outputs
     assert len(gen.timed) == 1 and len(out.latencies_ms) == 1  # at least one, then the budget
     assert sorted(_users(gen.generated) + _users(gen.timed)) == sorted(

@@ -42,7 +42,7 @@ class DiagnoseOptions:
         default=None, metadata={"help": "Evaluate on a seeded subset of this many test items."}
     )
     chunk_batches: int = field(
-        default=4,
+        default=1,
         metadata={"help": "Batches generated (and stored) together; the resume granularity."},
     )
     adapter: str | None = field(

@@ -3,10 +3,11 @@
 Three kinds: a JSON Schema (`compile_json_schema`), any JSON object, or exactly one label from a
 set (an EBNF choice over the raw label texts, not JSON-quoted). A label may also start with its
 first letter's other case and is mapped back to its canonical spelling (`canonical_label`):
-otherwise a model that likes to open with a capital picks whichever label happens to have one. Grammars compile once per
-(tokenizer, constraint) in a `Grammars`; at each decode step a `BatchMasker` fills one token
-bitmask row per constrained sequence and masks the logits in place. A sequence whose grammar is
-complete and admits only a stop token next is ended without another forward pass.
+otherwise a model that likes to open with a capital picks whichever label happens to have one.
+Grammars compile once per (tokenizer, constraint) in a `Grammars`; at each decode step a
+`BatchMasker` fills one token bitmask row per constrained sequence and masks the logits in place.
+A sequence whose grammar is complete and admits only a stop token next is ended without another
+forward pass.
 
 JSON is compact (no free whitespace): a small model given the freedom emits newlines forever.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -65,9 +67,14 @@ def label_ebnf(labels: Iterable[str]) -> str:
     return "root ::= " + " | ".join(_ebnf_string(s) for s in label_spellings(labels))
 
 
+@lru_cache(maxsize=64)
+def _spellings(labels: tuple[str, ...]) -> dict[str, str]:
+    return label_spellings(labels)
+
+
 def canonical_label(text: str, labels: Sequence[str]) -> str:
     """The label `text` spells (see `label_spellings`), or `text` unchanged if it spells none."""
-    return label_spellings(labels).get(text, text)
+    return _spellings(tuple(labels)).get(text, text)
 
 
 def label_token_cap(labels: Sequence[str]) -> int:

@@ -232,22 +232,28 @@ class LocalGenerator:
             list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
         )
         ids = list(tok(text, add_special_tokens=False)["input_ids"])
-        if self.max_positions and len(ids) + req.max_tokens > self.max_positions:
+        budget = _token_budget(req)
+        if self.max_positions and len(ids) + budget > self.max_positions:
             return ids, (
-                f"prompt of {len(ids)} tokens + max_tokens {req.max_tokens} exceeds the "
+                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
                 f"model's context of {self.max_positions}"
             )
         return ids, None
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        matcher, labels, max_tokens = None, None, req.max_tokens
-        if req.constraint is not None:
+        matcher, labels = None, None
+        if req.constraint is not None:  # the grammar compiler is built on first use only
             matcher = self.grammars().matcher(req.constraint)
             labels = req.constraint.labels
-        if labels:
-            max_tokens = max(max_tokens, label_token_cap(labels))  # never cut a label short
         return Row(
-            index, ids, max_tokens, req.temperature, req.top_p, req.seed, matcher, labels=labels
+            index,
+            ids,
+            _token_budget(req),
+            req.temperature,
+            req.top_p,
+            req.seed,
+            matcher,
+            labels=labels,
         )
 
     def grammars(self) -> Any:
@@ -405,3 +411,10 @@ def _stop_ids(tokenizer: Any, model: Any) -> list[int]:
     except (IndexError, ValueError, TypeError):
         pass  # a template that does not echo the answer: EOS alone ends a turn
     return sorted(ids)
+
+
+def _token_budget(req: GenRequest) -> int:
+    """Tokens a request may produce: its max_tokens, raised for a label constraint so that a
+    label is never cut short."""
+    labels = req.constraint.labels if req.constraint is not None else None
+    return max(req.max_tokens, label_token_cap(labels)) if labels else req.max_tokens

@@ -125,7 +125,6 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="task folder to create or reuse (default: a temp)")
     ap.add_argument("--json", type=Path, help="also write every figure as JSON here")
     args = ap.parse_args()
-    import tunegate.train  # noqa: F401  (sets OMP_WAIT_POLICY=PASSIVE before torch loads)
 
     stages = set(args.stages.split(","))
     overrides: dict[str, Any] = json.loads(args.set)

@@ -219,15 +219,17 @@ def run_accuracy(task_dir: Path, overrides: dict[str, object], preset: str) -> d
 def child(kind: str, task_dir: Path, overrides: dict[str, object]) -> dict[str, float]:
     """Run one measurement in a fresh process; return its JSON result.
 
-    Both sides get the same environment, including OMP_WAIT_POLICY=PASSIVE (tunegate's default),
-    so the baseline is not slowed by spinning OpenMP threads on a busy machine.
+    Both sides get the same environment: OpenMP's default wait policy unless a trick sets one.
     """
     overrides = dict(overrides)
-    policy = str(overrides.pop("omp_wait_policy", "PASSIVE"))
+    policy = str(overrides.pop("omp_wait_policy", ""))
     preset = str(overrides.pop("preset", "quick"))
     cmd = [sys.executable, __file__, "--child", kind, "--task", str(task_dir), "--overrides", json.dumps(overrides),
            "--preset", preset]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_WAIT_POLICY": policy}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         sys.exit(f"{kind} failed:\n{proc.stderr[-3000:]}")
@@ -249,7 +251,8 @@ TRICKS: list[tuple[str, dict[str, object]]] = [
     ("  - full logits instead of answer-only", {"completion_logits": False}),
     ("  - LoRA on all layers instead of the top 8", {"layers": "all"}),
     ("  - 1 thread instead of all cores", {"threads": 1}),
-    ("  - OpenMP threads spin-waiting (its default)", {"omp_wait_policy": "ACTIVE"}),
+    ("  - OpenMP threads always spinning (ACTIVE)", {"omp_wait_policy": "ACTIVE"}),
+    ("  - OpenMP threads never spinning (PASSIVE)", {"omp_wait_policy": "PASSIVE"}),
 ]
 
 

@@ -6,13 +6,7 @@ Names are imported lazily, so `tunegate.train.config` can be used without loadin
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
-
-# OpenMP threads that spin while waiting make torch 4-5x slower whenever another process wants
-# the same cores (measured on a shared 2-core machine; see docs/training.md). Passive waiting
-# costs little on an idle machine. It only takes effect if torch is not imported yet.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "train": "api", "train_curve": "api", "TrainResult": "api", "latest_adapter": "api",

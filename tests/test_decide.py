@@ -228,3 +228,18 @@ def test_break_even_below_one_request_a_day_is_said_plainly() -> None:
     flips = decide(TASK, ev).flips
     assert any(f.startswith("from 1 request/day up the fine-tuned model is cheaper than constrained")
                for f in flips), flips  # fmt: skip
+
+
+def test_break_even_of_a_few_requests_a_day_keeps_its_decimal() -> None:
+    """1.2 requests/day is not rounded to "1 requests/day" (nor is 5.07 said as 5)."""
+    ev = Evidence(
+        rungs=[
+            rung("constrained", "prompt", 0.4, 30, per_req=1e-4),
+            rung("finetuned", "finetuned", 0.6, 10, per_req=1e-5),
+        ],
+        readiness=READY,
+        training=Training(seconds=600),  # ten times the run above: 5.07 requests/day
+    )
+    flips = decide(TASK, ev).flips
+    assert any(f.startswith("at and above 5.1 requests/day the fine-tuned model is cheaper")
+               for f in flips), flips  # fmt: skip

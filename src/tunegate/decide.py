@@ -414,7 +414,8 @@ def _flips(
             out.append(f"the fine-tuned model never becomes cheaper than {rung} at these prices")
         else:
             side = "above" if task.traffic.requests_per_day < per_day else "at and above"
-            when = "from 1 request/day up" if per_day < 1 else f"{side} {per_day:,.0f} requests/day"
+            amount = f"{per_day:,.1f}" if per_day < 10 else f"{per_day:,.0f}"
+            when = "from 1 request/day up" if per_day <= 1 else f"{side} {amount} requests/day"
             out.append(
                 f"{when} the fine-tuned model is cheaper than {rung} "
                 f"(training amortized over {task.traffic.months} months; now {task.traffic.requests_per_day:,.0f}/day)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tunegate.decide import (
     CurvePoint,
     Evidence,
@@ -215,31 +217,23 @@ def test_the_optimized_rung_is_the_prompt_ceiling_when_present() -> None:
     assert any("the lower bound of few_shot" in f for f in d.flips)
 
 
-def test_break_even_below_one_request_a_day_is_said_plainly() -> None:
-    """A cheap training run pays for itself at any traffic: no "above 0 requests/day"."""
+@pytest.mark.parametrize(
+    ("train_seconds", "said"),
+    [
+        # $0.017 at $1/h, amortized over 12 months: cheaper at any traffic, no "above 0 requests/day"
+        (60, "from 1 request/day up the fine-tuned model is cheaper than constrained"),
+        # ten times that: 5.07 requests/day, not rounded to 5 (nor 1.4 to "1 requests/day")
+        (600, "at and above 5.1 requests/day the fine-tuned model is cheaper than constrained"),
+    ],
+)
+def test_break_even_is_said_plainly(train_seconds: float, said: str) -> None:
     ev = Evidence(
         rungs=[
             rung("constrained", "prompt", 0.4, 30, per_req=1e-4),
             rung("finetuned", "finetuned", 0.6, 10, per_req=1e-5),
         ],
         readiness=READY,
-        training=Training(seconds=60),  # $0.017 at $1/h, amortized over 12 months
+        training=Training(seconds=train_seconds),
     )
     flips = decide(TASK, ev).flips
-    assert any(f.startswith("from 1 request/day up the fine-tuned model is cheaper than constrained")
-               for f in flips), flips  # fmt: skip
-
-
-def test_break_even_of_a_few_requests_a_day_keeps_its_decimal() -> None:
-    """1.2 requests/day is not rounded to "1 requests/day" (nor is 5.07 said as 5)."""
-    ev = Evidence(
-        rungs=[
-            rung("constrained", "prompt", 0.4, 30, per_req=1e-4),
-            rung("finetuned", "finetuned", 0.6, 10, per_req=1e-5),
-        ],
-        readiness=READY,
-        training=Training(seconds=600),  # ten times the run above: 5.07 requests/day
-    )
-    flips = decide(TASK, ev).flips
-    assert any(f.startswith("at and above 5.1 requests/day the fine-tuned model is cheaper")
-               for f in flips), flips  # fmt: skip
+    assert any(f.startswith(said) for f in flips), flips

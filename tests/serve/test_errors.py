@@ -106,6 +106,10 @@ def test_malformed_bodies_routes_and_methods(small_server: str) -> None:
     assert _error(bad, 400)["code"] == "invalid_json"
     assert _error(httpx.post(f"{url}/v1/chat/completions", content=b"\xff\xfe"), 400)
     assert _error(httpx.post(f"{url}/v1/completions", json={"model": "tiny", "prompt": ""}), 400)
+    long = {"model": "tiny", "prompt": "word " * 1100, "max_tokens": CAP}
+    assert _error(httpx.post(f"{url}/v1/completions", json=long), 400)["code"] == (
+        "context_length_exceeded"
+    )
     assert _error(httpx.get(f"{url}/v1/nothing/here"), 404)
     assert _error(httpx.get(f"{url}/v1/chat/completions"), 405)
     assert _error(httpx.get(f"{url}/v1/models/unknown"), 404)["code"] == "model_not_found"

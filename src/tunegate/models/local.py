@@ -232,13 +232,17 @@ class LocalGenerator:
             list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
         )
         ids = list(tok(text, add_special_tokens=False)["input_ids"])
+        return ids, self._over_context(ids, req)
+
+    def _over_context(self, ids: list[int], req: GenRequest) -> str | None:
+        """Why `ids` plus the request's token budget do not fit the model's context (or None)."""
         budget = _token_budget(req)
         if self.max_positions and len(ids) + budget > self.max_positions:
-            return ids, (
+            return (
                 f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
                 f"model's context of {self.max_positions}"
             )
-        return ids, None
+        return None
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
         matcher, labels = None, None

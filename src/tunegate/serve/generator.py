@@ -67,9 +67,4 @@ class ServeGenerator(LocalGenerator):
         ids = list(self.tokenizer(req.prompt, add_special_tokens=True)["input_ids"])
         if not ids:
             return ids, "the prompt is empty"
-        if self.max_positions and len(ids) + req.max_tokens > self.max_positions:
-            return ids, (
-                f"prompt of {len(ids)} tokens + max_tokens {req.max_tokens} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return ids, None
+        return ids, self._over_context(ids, req)

@@ -26,6 +26,9 @@ from conftest import copy_example
 from tunegate import signals
 from tunegate.data.check import run_check
 from tunegate.data.split import load_dataset
+from tunegate.fingerprint import task_fingerprint
+from tunegate.ladder.evaluate import compare_rungs
+from tunegate.ladder.result import DiagnoseResult, RungResult, save_rung, save_summary
 from tunegate.outputs import ItemOutput, RungOutputs
 from tunegate.spec import Task, load_task, output_schema
 from tunegate.store import Store
@@ -125,46 +128,38 @@ def write_diagnose(
     outputs: list[RungOutputs],
     embedder: Any,
     skipped: dict[str, str] | None = None,
+    *,
+    folder: Path | None = None,
+    limit: int | None = N_ITEMS,
+    adapter_run: str | None = None,
 ) -> str:
-    """Store a finished diagnose as `tunegate.ladder.runner.diagnose` does."""
+    """Store a finished diagnose through the ladder's own writer (`save_rung`, `save_summary`),
+    every figure and paired test measured by the real signals code."""
     ids = [it.example_id for it in outputs[0].items]
     config = {"task": task.name, "rungs": [o.rung for o in outputs], "skipped": skipped or {}}
-    run_id = store.start_run("diagnose", {**config, "limit": N_ITEMS, "items": len(ids)})
-    scores = []
+    run_id = store.start_run("diagnose", {**config, "limit": limit, "items": len(ids)})
+    fingerprint = task_fingerprint(task, folder or store.root.parent)
+    results = []
     for o in outputs:
         s = signals.score(task, schema, o, embedder=embedder)
-        scores.append(s)
-        record = {
-            "rung": o.rung,
-            "summary": f"the {o.rung} rung",
-            "outputs": o.to_json(),
-            "prompt": [{"role": "user", "content": "…"}],
-            "seconds": o.wall_s,
-            "metrics": [m.to_json() for m in s.metrics],
-            "targets": signals.targets_met(task, s.metrics),
-            "not_measured": s.not_measured,
-        }
-        store.put_result(run_id, f"rung.{o.rung}", record)
-    base = next((s for s in scores if s.outputs.rung == "zero_shot"), scores[0])
-    comparisons = [
-        c.to_json()
-        for s in scores
-        if s is not base
-        for c in signals.compare(task, base, s, schema=schema)
-    ]
-    summary = {
-        "run_id": run_id,
-        "task": task.name,
-        "items": len(ids),
-        "item_ids": ids,
-        "rungs": [o.rung for o in outputs],
-        "skipped": skipped or {},
-        "primary": signals.primary_metric(task),
-        "comparisons": comparisons,
-        "wall_s": sum(o.wall_s for o in outputs),
-    }
-    store.put_result(run_id, "summary", summary)
-    store.set_status(run_id, "done")
+        kind = "remote" if o.remote else ("finetuned" if o.rung == "finetuned" else "prompt")
+        res = RungResult(
+            o.rung, f"the {o.rung} rung", o, [{"role": "user", "content": "…"}], o.wall_s,
+            metrics=s.metrics, targets=dict(signals.targets_met(task, s.metrics)),
+            not_measured=s.not_measured, kind=kind, run_id=run_id, created=time.time(),
+            item_ids=ids, limit=limit, fingerprint=fingerprint, model=o.model,
+            adapter_run=adapter_run if kind == "finetuned" else None,
+            item_scores=dict(s.scores),
+        )  # fmt: skip
+        save_rung(store, run_id, res)
+        results.append(res)
+    primary = signals.primary_metric(task)
+    result = DiagnoseResult(run_id, task.name, ids, results, skipped or {})
+    result.primary = primary
+    result.comparisons = [c.to_json() for c in compare_rungs(task, schema, results, primary)]
+    result.wall_s = sum(o.wall_s for o in outputs)
+    save_summary(store, result)
+    time.sleep(0.01)  # what follows is strictly newer
     return run_id
 
 

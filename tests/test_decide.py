@@ -8,12 +8,12 @@ from tunegate.decide import (
     CurvePoint,
     Evidence,
     Readiness,
-    RungResult,
     Training,
     curve_slope,
     decide,
 )
-from tunegate.outputs import Metric
+from tunegate.ladder.result import RungResult
+from tunegate.outputs import Metric, RungOutputs
 from tunegate.signals.stats import Comparison
 from tunegate.spec import parse_task
 
@@ -47,7 +47,7 @@ def rung(
         m("cost.per_request", per_req if per_req is not None else cost / 304_000, 0.0, unit="$"),
         m("latency.p95_ms", p95, 20, unit="ms"),
     ]
-    return RungResult(name, kind, metrics)  # type: ignore[arg-type]
+    return RungResult(name, "", RungOutputs(name, "m", []), [], metrics=metrics, kind=kind)  # type: ignore[arg-type]
 
 
 def test_prompting_suffices_picks_cheapest_meeting_prompt_rung() -> None:
@@ -237,3 +237,19 @@ def test_break_even_is_said_plainly(train_seconds: float, said: str) -> None:
     )
     flips = decide(TASK, ev).flips
     assert any(f.startswith(said) for f in flips), flips
+
+
+def test_when_a_prompt_rung_and_the_adapter_both_meet_the_headline_says_both() -> None:
+    """The cheapest that meets is chosen; the headline never says no prompt rung meets."""
+    ev = Evidence(
+        rungs=[
+            rung("few_shot_constrained", "prompt", 0.93, 40),
+            rung("finetuned", "finetuned", 0.90, 8),
+        ],
+        readiness=READY,
+    )
+    d = decide(TASK, ev)
+    assert d.verdict == "fine-tune" and d.chosen == "finetuned"
+    assert "no prompt rung meets" not in d.headline
+    assert "both few_shot_constrained and the fine-tuned model meet" in d.headline
+    assert d.ceiling == "few_shot_constrained"

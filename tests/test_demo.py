@@ -87,12 +87,18 @@ def test_demo_resumes_after_an_interruption_between_stages(
     final = Store(folder)
     newest = final.latest("diagnose")
     assert newest is not None and newest.config["adapter_run"] == runs["train:done"][0]
-    assert newest.config["rungs"] == ["constrained", "finetuned"]
+    assert newest.config["rungs"] == ["finetuned"]  # the usual path: the adapter alone
     final.close()
+    from tunegate.report import build_report
+
+    built = build_report(folder)  # the report as `tunegate report` makes it, without the demo
+    assert [s.rung for s in built.decision.rungs] == ["constrained", "finetuned"]
+    assert built.decision.ceiling == "constrained"
     report = folder / ".tunegate" / "report.html"
     assert report.exists() and 'id="recommendation"' in report.read_text(encoding="utf-8")
     assert f"report: {report}" in out.replace("\n", "")
-    assert "best prompt-only rung run here (constrained)" in out and " p=" in out
+    assert built.decision.headline.split(":")[0] in out.replace("\n", " ")  # decide's verdict
+    assert "prompt ceiling vs fine-tuned: constrained" in out and " p=" in out
     assert "wall time" in out and "peak RSS" in out
 
 
@@ -118,7 +124,7 @@ def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
     for stage in ("1/5 check", "2/5 diagnose", "3/5 train", "4/5 diagnose", "5/5 report"):
         assert stage in out
     assert "training time (estimate)" in out and "min per epoch here" in out
-    assert "the best prompt-only rung run here (" in out and " p=" in out
+    assert "prompt ceiling vs fine-tuned: " in out and " p=" in out
     report = folder / ".tunegate" / "report.html"
     assert report.exists() and 'id="recommendation"' in report.read_text(encoding="utf-8")
     assert "peak RSS" in out

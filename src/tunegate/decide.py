@@ -1,19 +1,23 @@
 """From measured evidence to a recommendation: is prompting enough, or must we fine-tune?
 
-Pure functions: `decide(task, evidence)` reads what check, diagnose and train stored (gathered
-into an `Evidence` by `tunegate.report.gather`) and returns a `Decision` whose every reason
-cites its numbers. A rung *meets* a target when its confidence interval does, *may meet* when
-only the point estimate does (see `signals.stats.target_status`).
+Pure functions: `decide(task, evidence)` reads the `tunegate.evidence.Evidence` (the newest
+result of each rung on one shared item set, with the data's readiness and the training run) and
+returns a `Decision` whose every reason cites its numbers. A rung *meets* a target when its
+confidence interval does, *may meet* when only the point estimate does (see
+`signals.stats.target_status`). The cheapest rung that meets is chosen, whatever its kind; the
+headline names every kind that meets, so it never says prompting fails while a prompt rung meets.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from tunegate.evidence import CurvePoint, Evidence, Readiness, Training
+from tunegate.ladder.result import OPTIMIZED, RungResult, prompt_ceiling
 from tunegate.outputs import Metric
 from tunegate.signals import TARGET_METRICS, primary_metric
 from tunegate.signals.cost import (
@@ -22,63 +26,14 @@ from tunegate.signals.cost import (
     train_price_per_hour,
     training_cost,
 )
-from tunegate.signals.stats import Comparison, target_status
+from tunegate.signals.stats import target_status
 from tunegate.spec import Task
 
 Verdict = Literal["prompting suffices", "fine-tune", "not ready", "remote only", "nothing meets"]
 Status = Literal["meets", "may meet", "fails", "not measured"]
 MIN_TRAIN_EXAMPLES = 100
-OPTIMIZED = "optimized"  # the searched prompt: the prompt ceiling when it ran
+__all__ = ["CurvePoint", "Decision", "Evidence", "Readiness", "Training", "decide"]
 _RANK = {"meets": 0, "may meet": 1, "not measured": 1, "fails": 2}
-
-
-@dataclass
-class RungResult:
-    """One rung as diagnose measured it; `kind` is prompt, finetuned or remote."""
-
-    rung: str
-    kind: Literal["prompt", "finetuned", "remote"]
-    metrics: list[Metric]
-    skipped: str | None = None
-
-    def get(self, name: str) -> Metric | None:
-        return next((m for m in self.metrics if m.name == name), None)
-
-
-@dataclass
-class Readiness:
-    """What `tunegate check` concluded: its verdict, the train size and its problems."""
-
-    verdict: Literal["ok", "warn", "fail"]
-    n_train: int
-    problems: list[str] = field(default_factory=list)
-    train_seconds: float | None = None  # check's estimate of one training run here
-
-
-@dataclass
-class CurvePoint:
-    """The fine-tuned rung's primary metric when trained on `n_train` examples."""
-
-    n_train: int
-    value: float
-    lo: float
-    hi: float
-
-
-@dataclass
-class Training:
-    """The training run behind the fine-tuned rung and the learning curve, if any."""
-
-    seconds: float
-    curve: list[CurvePoint] = field(default_factory=list)
-
-
-@dataclass
-class Evidence:
-    rungs: list[RungResult]
-    comparisons: list[Comparison] = field(default_factory=list)
-    readiness: Readiness | None = None
-    training: Training | None = None
 
 
 @dataclass
@@ -118,6 +73,7 @@ class Decision:
     break_even: dict[str, float | None]
     curve_slope: float | None
     flips: list[str]
+    ceiling: str | None = None  # the prompt ceiling (ladder.result.prompt_ceiling)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,7 +96,7 @@ def rung_status(task: Task, r: RungResult) -> RungStatus:
         if goal is None:
             continue
         name = TARGET_METRICS.get(target, {}).get(task.output.type)
-        m = r.get(name) if name else None
+        m = r.metric(name) if name else None
         statuses[target] = (
             "not measured"
             if m is None
@@ -152,7 +108,7 @@ def rung_status(task: Task, r: RungResult) -> RungStatus:
     overall: Status = "may meet" if not ranks else ("meets", "may meet", "fails")[max(ranks)]
     if ranks and all(s == "not measured" for s in statuses.values()):
         overall = "not measured"
-    cost, p95 = r.get("cost.per_month"), r.get("latency.p95_ms")
+    cost, p95 = r.metric("cost.per_month"), r.metric("latency.p95_ms")
     return RungStatus(
         rung=r.rung,
         kind=r.kind,
@@ -160,18 +116,8 @@ def rung_status(task: Task, r: RungResult) -> RungStatus:
         targets=statuses,
         cost_per_month=cost.value if cost else None,
         p95_ms=p95.value if p95 else None,
-        primary=r.get(primary_metric(task)),
+        primary=r.metric(primary_metric(task)),
     )
-
-
-def prompt_ceiling(statuses: list[RungStatus]) -> RungStatus | None:
-    """How far prompting gets: the optimized rung when it ran (its prompt was chosen on a dev
-    split, so its test figure is not picked by the test items), else the best prompt rung."""
-    measured = [s for s in statuses if s.kind == "prompt" and s.primary]
-    searched = next((s for s in measured if s.rung == OPTIMIZED), None)
-    if searched is not None:
-        return searched
-    return max(measured, key=lambda s: s.primary.value, default=None)  # type: ignore[union-attr]
 
 
 def curve_slope(points: list[CurvePoint]) -> float | None:
@@ -226,25 +172,25 @@ def _signal_verdicts(task: Task, ev: Evidence) -> list[SignalVerdict]:
         ("cost", "cost.per_month", "max_cost_per_month", None),
         ("latency", "latency.p95_ms", "max_p95_latency_ms", None),
     ]
-    prompt = [r for r in ev.rungs if r.kind == "prompt" and not r.skipped]
-    tuned = [r for r in ev.rungs if r.kind == "finetuned" and not r.skipped]
+    prompt = [r for r in ev.rungs if r.kind == "prompt"]
+    tuned = [r for r in ev.rungs if r.kind == "finetuned"]
     out = []
     for signal, name, target, default in plan:
         goal = getattr(task.targets, target, None)
         goal = default if goal is None else goal
-        measured = [(r, r.get(name)) for r in prompt if r.get(name) is not None]
+        measured = [(r, r.metric(name)) for r in prompt if r.metric(name) is not None]
         if not measured:
             out.append(SignalVerdict(signal, "not measured", f"{name}: no prompt rung measured it"))
             continue
         higher = measured[0][1].higher_is_better  # type: ignore[union-attr]
         best_r, best = max(measured, key=lambda rm: rm[1].value if higher else -rm[1].value)  # type: ignore[union-attr]
-        ceiling = next((rm for rm in measured if rm[0].rung == OPTIMIZED), None)
-        if signal == "knowledge" and ceiling is not None:
-            best_r, best = ceiling  # chosen on dev, not on these test items: the fair ceiling
+        top = prompt_ceiling(ev.rungs, name) if signal == "knowledge" else None
+        if top is not None:  # the one prompt-ceiling rule, not the best of these test items
+            best_r, best = top, top.metric(name)
         assert best is not None
         label = "prompt ceiling" if best_r.rung == OPTIMIZED else "best prompt rung"
         figure = f"{label} {best_r.rung}: {name} {_fmt(best)}"
-        tm = next((t.get(name) for t in tuned if t.get(name) is not None), None)
+        tm = next((t.metric(name) for t in tuned if t.metric(name) is not None), None)
         if tm is not None:
             figure += f"; fine-tuned: {_fmt(tm)}"
         if goal is None:
@@ -279,19 +225,19 @@ def _real_gain(ev: Evidence, name: str, prompt_rung: str) -> str | None:
 
 
 def _cost_per_request(r: RungResult) -> float | None:
-    m = r.get("cost.per_request")
+    m = r.metric("cost.per_request")
     return m.value if m else None
 
 
 def _break_even(task: Task, ev: Evidence) -> dict[str, float | None]:
-    tuned = next((r for r in ev.rungs if r.kind == "finetuned" and not r.skipped), None)
+    tuned = next((r for r in ev.rungs if r.kind == "finetuned"), None)
     if tuned is None or ev.training is None or _cost_per_request(tuned) is None:
         return {}
     dollars = training_cost(ev.training.seconds, train_price_per_hour(task))
     out: dict[str, float | None] = {}
     for r in ev.rungs:
         base = _cost_per_request(r)
-        if r is tuned or r.skipped or base is None:
+        if r is tuned or base is None:
             continue
         out[r.rung] = break_even_per_day(
             base, _cost_per_request(tuned) or 0.0, dollars, task.traffic.months
@@ -299,11 +245,10 @@ def _break_even(task: Task, ev: Evidence) -> dict[str, float | None]:
     return out
 
 
-def decide(task: Task, ev: Evidence) -> Decision:
-    """The recommendation, with per-signal verdicts, gates, break-even and what would flip it."""
-    statuses = [rung_status(task, r) for r in ev.rungs if not r.skipped]
-    gates = _gates(task, ev)
-    data_gate = next(g for g in gates if g.name == "data")
+def _verdict(
+    task: Task, ev: Evidence, statuses: list[RungStatus], gates: list[Gate]
+) -> tuple[Verdict, str, str | None, list[str]]:
+    """The verdict, its headline, the chosen rung and the reasons that go with them."""
     order = sorted(
         statuses,
         key=lambda s: (
@@ -314,32 +259,104 @@ def decide(task: Task, ev: Evidence) -> Decision:
     meeting = [s for s in order if s.overall == "meets"] or [
         s for s in order if s.overall == "may meet"
     ]
-    sure = bool(meeting) and meeting[0].overall == "meets"
-    primary = primary_metric(task)
-    reasons: list[str] = []
-    chosen: str | None = None
-    best_prompt = prompt_ceiling(statuses)
+    data_gate = next(g for g in gates if g.name == "data")
     tuned = next((s for s in statuses if s.kind == "finetuned"), None)
-    if meeting and meeting[0].kind == "prompt":
-        verdict: Verdict = "prompting suffices"
-        chosen = meeting[0].rung
-        headline = f"Prompting is enough: {chosen} {'meets' if sure else 'may meet'} every target at the lowest cost."
-    elif meeting and meeting[0].kind == "finetuned":
-        verdict, chosen = "fine-tune", meeting[0].rung
-        headline = f"Fine-tune: no prompt rung meets the targets; the fine-tuned model {'does' if sure else 'may'}."
-    elif data_gate.ok is False:
-        verdict = "not ready"
-        headline = "Not ready: no prompt rung meets the targets, and the data is not ready to fine-tune on."
-        reasons.append(f"data gate: {data_gate.detail}")
-    elif meeting and meeting[0].kind == "remote":
-        verdict, chosen = "remote only", meeting[0].rung
-        headline = "Only the remote model meets the targets: use it now; distil it into a fine-tuned small model to cut cost."
-    elif tuned is None and statuses:
-        verdict = "fine-tune"
-        headline = "Fine-tune: prompting does not reach the targets and the data is ready; run `tunegate train`."
+    reasons: list[str] = []
+    if not meeting:
+        if data_gate.ok is False:
+            reasons.append(f"data gate: {data_gate.detail}")
+            return (
+                "not ready",
+                "Not ready: no rung meets the targets, and the data is not ready to fine-tune on.",
+                None,
+                reasons,
+            )
+        if tuned is None and statuses:
+            return (
+                "fine-tune",
+                "Fine-tune: no prompt rung meets the targets and the data is ready; run `tunegate train`.",
+                None,
+                reasons,
+            )
+        return "nothing meets", _nothing_meets(task, order), None, reasons
+    pick = meeting[0]
+    word = "meets" if pick.overall == "meets" else "may meet"
+    kinds = {s.kind for s in meeting}
+    others = [s.rung for s in meeting[1:]]
+    also = f" ({', '.join(others)} also {word})" if others else ""
+    if pick.kind == "prompt":
+        headline = f"Prompting is enough: {pick.rung} {word} every target at the lowest cost{also}."
+        return "prompting suffices", headline, pick.rung, reasons
+    if pick.kind == "finetuned":
+        if "prompt" in kinds:
+            best = next(s for s in meeting if s.kind == "prompt")
+            headline = (
+                f"Fine-tune, or keep prompting: both {best.rung} and the fine-tuned model {word} "
+                f"every target; the fine-tuned model is cheaper at your traffic{also}."
+            )
+        else:
+            headline = f"Fine-tune: no prompt rung meets the targets; the fine-tuned model {'does' if word == 'meets' else 'may'}."
+        return "fine-tune", headline, pick.rung, reasons
+    if "prompt" in kinds:
+        best = next(s for s in meeting if s.kind == "prompt")
+        headline = (
+            f"The remote model is the cheapest that {word} every target; {best.rung} also "
+            f"{word}{also}."
+        )
     else:
-        verdict = "nothing meets"
-        headline = "Nothing meets the targets yet: see the closest rung's gaps below."
+        headline = "Only the remote model meets the targets: use it now; distil it into a fine-tuned small model to cut cost."
+    return "remote only", headline, pick.rung, reasons
+
+
+def _nothing_meets(task: Task, order: list[RungStatus]) -> str:
+    """Which rung comes closest (fewest failed targets, then the best primary figure)."""
+    if not order:
+        return "Nothing meets the targets yet: no rung was measured."
+    closest = min(
+        order,
+        key=lambda s: (
+            sum(st == "fails" for st in s.targets.values()),
+            -(s.primary.value if s.primary else -math.inf),
+        ),
+    )
+    gaps = ", ".join(t for t, st in closest.targets.items() if st == "fails") or "none"
+    return f"Nothing meets the targets yet: {closest.rung} comes closest (fails: {gaps})."
+
+
+def _pair_line(task: Task, ev: Evidence, a: str, b: str) -> str | None:
+    """The paired test of two rungs on the primary metric, said plainly."""
+    primary = primary_metric(task)
+    c = next(
+        (x for x in ev.comparisons if x.name == primary and {x.a, x.b} == {a, b}),
+        None,
+    )
+    if c is None:
+        return None
+    va, vb = (c.a_value, c.b_value) if c.a == a else (c.b_value, c.a_value)
+    p = c.p_adjusted if c.p_adjusted is not None else c.p_value
+    said = f"{c.better} is better" if c.real else "no real difference"
+    return (
+        f"{a} {va:.3f} vs {b} {vb:.3f} on {primary} (n={c.n}): {said}, "
+        f"{c.test.replace('_', ' ')} p={p:.2g} (Holm-adjusted)"
+    )
+
+
+def decide(task: Task, ev: Evidence) -> Decision:
+    """The recommendation, with per-signal verdicts, gates, break-even and what would flip it."""
+    statuses = [rung_status(task, r) for r in ev.rungs]
+    gates = _gates(task, ev)
+    primary = primary_metric(task)
+    verdict, headline, chosen, reasons = _verdict(task, ev, statuses, gates)
+    top = prompt_ceiling(ev.rungs, primary)
+    best_prompt = next((s for s in statuses if top and s.rung == top.rung), None)
+    tuned = next((s for s in statuses if s.kind == "finetuned"), None)
+    order = sorted(
+        statuses,
+        key=lambda s: (
+            _RANK[s.overall],
+            math.inf if s.cost_per_month is None else s.cost_per_month,
+        ),
+    )
     if not task.targets.model_dump(exclude_none=True):
         reasons.append(
             "no targets are set in tunegate.yaml: every rung 'may meet'; set targets for a firm verdict"
@@ -352,23 +369,38 @@ def decide(task: Task, ev: Evidence) -> Decision:
             else "cost not measured"
         )
         reasons.append(f"{s.rung}: {primary} {_fmt(s.primary)}; {cost}; {gaps}")
-    if not sure and meeting:
+    pick = next((s for s in statuses if s.rung == chosen), None)
+    if pick is not None and pick.overall == "may meet":
         reasons.append(
-            f"{meeting[0].rung} only may meet: its interval straddles a target; more test items would settle it"
+            f"{pick.rung} only may meet: its interval straddles a target; more test items would settle it"
         )
+    if top is not None and tuned is not None:
+        line = _pair_line(task, ev, top.rung, tuned.rung)
+        if line:
+            reasons.append(f"prompt ceiling vs fine-tuned: {line}")
+    if chosen and tuned is not None and chosen not in (tuned.rung, top.rung if top else None):
+        line = _pair_line(task, ev, chosen, tuned.rung)
+        if line:
+            reasons.append(f"chosen vs fine-tuned: {line}")
     if best_prompt is not None and best_prompt.rung == OPTIMIZED:
         hand = [s for s in statuses if s.kind == "prompt" and s.primary and s.rung != OPTIMIZED]
-        top = max(hand, key=lambda s: s.primary.value, default=None)  # type: ignore[union-attr]
+        best_hand = max(hand, key=lambda s: s.primary.value, default=None)  # type: ignore[union-attr]
         reasons.append(
             f"prompt ceiling: {OPTIMIZED} (a prompt search on a dev split of train) reaches "
             f"{primary} {_fmt(best_prompt.primary)}"
-            + (f"; the best hand-set prompt, {top.rung}: {_fmt(top.primary)}" if top else "")
+            + (
+                f"; the best hand-set prompt, {best_hand.rung}: {_fmt(best_hand.primary)}"
+                if best_hand
+                else ""
+            )
         )
     slope = curve_slope(ev.training.curve) if ev.training else None
     if slope is not None:
         reasons.append(
             f"learning curve: more data would add about {100 * slope:+.1f} points of {primary} per doubling"
         )
+    for e in ev.excluded:
+        reasons.append(f"left out: {e.rung}: {e.detail}; measure it with `{e.command}`")
     flips = _flips(task, ev, statuses, best_prompt, tuned, verdict, chosen)
     return Decision(
         verdict=verdict,
@@ -381,6 +413,7 @@ def decide(task: Task, ev: Evidence) -> Decision:
         break_even=_break_even(task, ev),
         curve_slope=slope,
         flips=flips,
+        ceiling=top.rung if top else None,
     )
 
 
@@ -420,6 +453,8 @@ def _flips(
                 f"{when} the fine-tuned model is cheaper than {rung} "
                 f"(training amortized over {task.traffic.months} months; now {task.traffic.requests_per_day:,.0f}/day)"
             )
+    if verdict == "nothing meets" and goal is not None:
+        out.extend(_what_would_help(task, ev, tuned, target, goal))
     remote = next((s for s in statuses if s.kind == "remote"), None)
     if remote and tuned and remote.cost_per_month and tuned.cost_per_month:
         ratio = remote.cost_per_month / tuned.cost_per_month
@@ -427,4 +462,26 @@ def _flips(
             out.append(
                 f"remote prices would have to fall {ratio:,.1f}x to match the fine-tuned model's cost"
             )
+    return out
+
+
+def _what_would_help(
+    task: Task, ev: Evidence, tuned: RungStatus | None, target: str, goal: float
+) -> list[str]:
+    """When nothing meets: what more training or more data could change, from the evidence."""
+    out = []
+    slope = curve_slope(ev.training.curve) if ev.training else None
+    if tuned is not None and tuned.primary is not None:
+        gap = goal - tuned.primary.value
+        out.append(
+            f"the fine-tuned rung is {gap:+.3f} from {target} {goal}: train longer (a larger "
+            "`minutes` budget or `--steps`) and diagnose it again"
+        )
+        if slope is not None and slope > 0:
+            out.append(
+                f"by the learning curve, about {math.ceil(max(gap, 0) / slope)} doublings of the "
+                "training data would close that gap"
+            )
+    if slope is None:
+        out.append("a learning curve (`tunegate train --curve`) would show whether more data helps")
     return out

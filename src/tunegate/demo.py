@@ -1,13 +1,13 @@
 """`tunegate demo`: the whole pipeline on the demo task, on this machine, resumable.
 
-check -> diagnose (prompt rungs) -> train (quick preset) -> diagnose (the fine-tuned rung beside
-the prompt rungs, on the same held-out items) -> report. Every stage writes to the task's run
-store, so running the demo again after an interruption continues: a diagnose reuses every
-answer already stored (and a finished one is not run again), training resumes its checkpoint or
-reuses a finished run with the same settings; check is cheap and always runs. At the end: the
-punchline (does the fine-tuned rung beat the best prompt-only rung on the primary metric, with
-the paired test's p-value from the ladder's stored comparisons), where the report is, the wall
-time and the peak RSS.
+check -> diagnose (the prompt rungs) -> train (quick preset) -> diagnose (the fine-tuned rung, on
+the same held-out items) -> report: the README's usual path, so the report is the same whichever
+of the two produced the runs. Every stage writes to the task's run store, so running the demo
+again after an interruption continues: a diagnose reuses every answer already stored (and a
+finished one is not run again), training resumes its checkpoint or reuses a finished run with
+the same settings; check is cheap and always runs. At the end: the punchline, which is decide's
+verdict on the evidence (whatever it is) with the prompt ceiling set beside the fine-tuned rung
+(paired test, cost, latency), then where the report is, the wall time and the peak RSS.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from tunegate.spec import Task
 from tunegate.store import Run, Store
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "support-tickets"
-PROMPT_RUNGS = ("zero_shot", "constrained", "rag")
+# The default prompt-only rungs: every local rung that runs by default except few_shot_fixed and
+# few_shot (few_shot_constrained adds the constraint to the same retrieved examples). If the demo
+# must get faster, it cuts items (--limit), never rungs.
+PROMPT_RUNGS = ("zero_shot", "constrained", "few_shot_constrained", "rag")
 TUNED = "finetuned"
 PRESET = "quick"
 
@@ -121,16 +124,16 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
     console.rule(
         f"[bold]4/5 diagnose[/] the fine-tuned rung on the same {opts.limit or 'all'} items"
     )
-    out.final_run = _diagnose(path, opts, [*rungs, TUNED], out.train_run, console, out)
+    out.final_run = _diagnose(path, opts, [TUNED], out.train_run, console, out)
 
     console.rule("[bold]5/5 report[/]")
     from tunegate.report import build_report
     from tunegate.report.terminal import print_summary
 
-    built = build_report(path, diagnose_run=out.final_run)
+    built = build_report(path)
     print_summary(built.gathered, built.decision, console, built.path)
     out.report = built.path
-    out.punchline = punchline(path, out.final_run, task)
+    out.punchline = punchline(built.gathered, built.decision)
     out.wall_s = time.perf_counter() - start
     out.cpu_s = cpu_seconds() - cpu_start
     out.peak_rss_mib = peak_rss_mib()
@@ -264,46 +267,40 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
         store.close()
 
 
-def punchline(path: Path, run_id: str | None, task: Task) -> str:
-    """Does the fine-tuned rung beat the best prompt-only rung on the primary metric? With the
-    paired test the ladder stored for that pair."""
-    from tunegate.ladder import load
-    from tunegate.ladder.evaluate import best_prompt, is_tuned
-    from tunegate.signals import primary_metric
+def punchline(g: Any, d: Any) -> str:
+    """decide's verdict on the evidence, with the prompt ceiling beside the fine-tuned rung: the
+    paired test on the primary metric, and what each costs per month and how fast it answers."""
+    from rich.markup import escape
 
-    store = Store(path)
-    try:
-        result = load(store, run_id)
-    finally:
-        store.close()
-    primary = primary_metric(task)
-    tuned = next((r for r in result.rungs if is_tuned(r)), None)
-    best = best_prompt(result.rungs, primary)
-    if tuned is None or best is None:
-        return "no fine-tuned and prompt-only rung to compare"
-    comp = next(
-        (
-            c
-            for c in result.comparisons
-            if c["name"] == primary and {c["a"], c["b"]} == {tuned.rung, best.rung}
-        ),
-        None,
-    )
-    tm, bm = tuned.metric(primary), best.metric(primary)
-    assert tm is not None and bm is not None
-    figures = f"{primary} {tm.value:.3f} vs {bm.value:.3f} (n={tm.n})"
-    if comp is None:
-        return f"fine-tuned vs best prompt-only rung {best.rung}: {figures}; no paired test stored"
-    p = f"{comp['test'].replace('_', ' ')} test p={comp['p_value']:.2g}"
-    if comp["real"] and comp["better"] == tuned.rung:
-        verdict = "[bold green]the fine-tuned rung beats[/]"
-    elif comp["real"]:
-        verdict = "[bold red]the fine-tuned rung loses to[/]"
-    else:
-        verdict = "[bold yellow]no real difference between the fine-tuned rung and[/]"
-    ran = ", ".join(r.rung for r in result.rungs if not is_tuned(r))
-    return (
-        f"{verdict} the best prompt-only rung run here ({best.rung}): {figures}, {p}\n"
-        f"(prompt-only rungs run: {ran}; `--rungs` or `tunegate diagnose` adds the others, "
-        "e.g. few_shot_constrained and optimized, which may do better)"
-    )
+    from tunegate.report.terminal import VERDICT_STYLE
+
+    style = VERDICT_STYLE.get(d.verdict, "white")
+    lines = [f"[bold {style}]{escape(d.verdict)}[/]: {escape(d.headline)}"]
+    status = {s.rung: s for s in d.rungs}
+    top = status.get(d.ceiling or "")
+    tuned = next((s for s in d.rungs if s.kind == "finetuned"), None)
+    if top is None or tuned is None:
+        return "\n".join(lines)
+    pair = next((r for r in d.reasons if r.startswith("prompt ceiling vs fine-tuned:")), None)
+    if pair:
+        lines.append(escape(pair))
+    money = []
+    if top.cost_per_month and tuned.cost_per_month:
+        money.append(
+            f"per month the fine-tuned rung costs {tuned.cost_per_month / top.cost_per_month:.2f}x "
+            f"what {top.rung} costs (${tuned.cost_per_month:,.2f} vs ${top.cost_per_month:,.2f})"
+        )
+    if top.p95_ms and tuned.p95_ms:
+        money.append(
+            f"its p95 latency is {tuned.p95_ms / top.p95_ms:.2f}x ({tuned.p95_ms:,.0f} vs "
+            f"{top.p95_ms:,.0f} ms, {_engine(g)})"
+        )
+    if money:
+        lines.append(escape("; ".join(money)))
+    return "\n".join(lines)
+
+
+def _engine(g: Any) -> str:
+    """Where latency was measured (the fine-tuned rung's model label)."""
+    tuned = next((r for r in g.evidence.rungs if r.kind == "finetuned"), None)
+    return f"measured on {tuned.model}" if tuned is not None else "measured here"

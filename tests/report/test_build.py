@@ -28,7 +28,7 @@ def test_report_cli_writes_html_json_and_summary_without_a_model(
     assert not list(out.parent.glob(".report.html.*.tmp"))  # written atomically
     payload = json.loads(js.read_text())
     assert payload["decision"]["chosen"] == "finetuned"
-    assert payload["runs"]["diagnose"] == ids["diagnose"]
+    assert payload["runs"]["diagnose"] == [ids["diagnose"]]
 
 
 def test_no_store_and_no_diagnose_are_one_line_errors(tmp_path: Path) -> None:
@@ -38,6 +38,7 @@ def test_no_store_and_no_diagnose_are_one_line_errors(tmp_path: Path) -> None:
         proc = run_cli("report", str(folder))
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and "run `tunegate diagnose` first" in lines[0], proc.stderr
+        assert len(lines) == 1 and "run `tunegate diagnose" in lines[0], proc.stderr
+        assert lines[0].endswith("` first"), proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (folder / ".tunegate" / "report.html").exists()

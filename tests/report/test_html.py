@@ -47,7 +47,7 @@ def test_every_rung_with_its_figures_and_target_statuses(built_report: Any) -> N
     for rung in RUNGS:
         assert f"<strong>{rung}</strong>" in table
     g = result.gathered
-    tuned = g.diagnose.rung("finetuned")
+    tuned = g.evidence.rung("finetuned")
     assert fmt_metric(tuned.metric("knowledge.field_accuracy")) in table
     assert fmt_metric(tuned.metric("cost.per_month")) in table
     assert "✓ meets" in table and "✗ fails" in table and "~ may meet" in table
@@ -94,7 +94,7 @@ def test_json_holds_the_decision_and_evidence(built_report: Any) -> None:
     assert payload["decision"]["verdict"] == result.decision.verdict
     assert payload["decision"]["chosen"] == "finetuned"
     assert [r["rung"] for r in payload["evidence"]["rungs"]] == RUNGS
-    assert payload["runs"]["diagnose"] == result.gathered.diagnose.run_id
+    assert payload["runs"]["diagnose"] == result.gathered.evidence.runs
     assert len(payload["evidence"]["training"]["curve"]) == 3
 
 

@@ -290,7 +290,7 @@ def test_learning_curve_adapters_are_measured_for_the_report(
     task, _ = load_task(folder)
     g = gather(task, folder, store)
     store.close()
-    assert g.diagnose.run_id == main and g.curve_tag == tag
+    assert g.evidence.runs == [main] and g.curve_tag == tag
     assert [c.run_id for c in g.curve] == [r.run_id for r in results]
     points = g.evidence.training.curve if g.evidence.training else []
     assert [p.n_train for p in points] == [r.train_examples for r in results]

@@ -11,6 +11,7 @@ from tunegate.ladder.context import Context
 from tunegate.models.base import GenRequest
 
 Backend = Literal["local", "remote"]
+Kind = Literal["prompt", "finetuned", "remote"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class Rung:
     against it, as well as against zero-shot, when both ran). `prepare(ctx, generators,
     console)`, when set, runs before the ladder starts (the optimized rung's search) and returns
     what to record in the diagnose run's config. `optional` is the reason a rung runs only when
-    named (in --rungs or ladder.rungs), or None when it runs by default.
+    named (in --rungs or ladder.rungs), or None when it runs by default. `kind` says what
+    answers: the prompt alone, a fine-tuned adapter, or a remote model (decide and the report
+    read it from the stored result; only prompt rungs compete for the prompt ceiling).
     """
 
     name: str
@@ -34,3 +37,4 @@ class Rung:
     parent: str | None = None
     prepare: Callable[[Context, Any, Any], dict[str, Any]] | None = None
     optional: str | None = None
+    kind: Kind = "prompt"

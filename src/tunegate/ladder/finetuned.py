@@ -38,4 +38,5 @@ RUNG = Rung(
     skip=skip,
     build=build,
     parent="constrained",
+    kind="finetuned",
 )

@@ -38,4 +38,5 @@ RUNG = Rung(
     build=build,
     backend="remote",
     parent="constrained",
+    kind="remote",
 )

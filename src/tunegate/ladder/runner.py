@@ -16,11 +16,12 @@ from typing import Any
 
 from tunegate.data.examples import Example
 from tunegate.data.split import load_dataset, sample
+from tunegate.fingerprint import task_fingerprint
 from tunegate.ladder import cache
 from tunegate.ladder.base import Backend, Rung
 from tunegate.ladder.context import Context
 from tunegate.ladder.progress import LadderProgress, RungBar
-from tunegate.ladder.result import DiagnoseResult, RungResult
+from tunegate.ladder.result import OPTIMIZED, DiagnoseResult, RungResult, save_rung, save_summary
 from tunegate.ladder.rungs import select
 from tunegate.models.base import Generation, Generator, GenRequest
 from tunegate.outputs import ItemOutput, RungOutputs
@@ -130,6 +131,15 @@ def model_label(ctx: Context, rung: Rung) -> str:
     return ctx.model_id
 
 
+def decoding(reqs: Sequence[GenRequest]) -> dict[str, Any]:
+    """The decoding settings a rung's answers were made with (recorded with its result)."""
+    if not reqs:
+        return {}
+    r = reqs[0]
+    kind = None if r.constraint is None else type(r.constraint).__name__
+    return {"max_tokens": r.max_tokens, "temperature": r.temperature, "constraint": kind}
+
+
 def run_rung(
     ctx: Context,
     rung: Rung,
@@ -138,8 +148,9 @@ def run_rung(
     run_id: str | None,
     bars: LadderProgress,
     chunk_size: int,
-) -> tuple[RungOutputs, list[dict[str, str]]]:
-    """Answer, time and assemble one rung's outputs; return them with its first prompt.
+) -> tuple[RungOutputs, list[dict[str, str]], dict[str, Any]]:
+    """Answer, time and assemble one rung's outputs; return them with its first prompt and its
+    decoding settings.
 
     Items past the timing sample are generated in batches first (which also warms the model);
     then the sample is timed one request at a time within the latency budget; sample items the
@@ -178,7 +189,7 @@ def run_rung(
     batch([i for i in range(n_timed) if keys[i] not in answers])
     gens = [answers[k] for k in keys]
     outputs = _assemble(rung, model, examples, gens, timings)
-    return outputs, (reqs[0].messages if reqs else [])
+    return outputs, (reqs[0].messages if reqs else []), decoding(reqs)
 
 
 def _time_samples(
@@ -265,13 +276,13 @@ def _assemble(
 def ceiling_parent(results: Sequence[RungResult], primary: str) -> RungResult | None:
     """The optimized rung is tested against the best hand-set prompt rung on the test split
     (it becomes its parent); returns the optimized rung when it ran."""
-    opt = next((r for r in results if r.rung == "optimized"), None)
+    opt = next((r for r in results if r.rung == OPTIMIZED), None)
     if opt is None:
         return None
     hand = [
         (m.value, r.rung)
         for r in results
-        if r.rung not in ("optimized", "finetuned", "remote") and (m := r.metric(primary))
+        if r.kind == "prompt" and r.rung != OPTIMIZED and (m := r.metric(primary))
     ]
     if hand:
         opt.parent = max(hand, key=lambda t: t[0])[1]
@@ -319,6 +330,7 @@ def diagnose(
         if rung.prepare is not None:
             config.update(rung.prepare(ctx, gens, console))
     run_id = store.start_run(RUN_KIND, config)
+    fingerprint = task_fingerprint(task, folder)
     evaluator = None
     if measure:
         from tunegate.ladder.evaluate import Evaluator
@@ -330,7 +342,7 @@ def diagnose(
         with (progress or LadderProgress(console)).running() as bars:
             for rung in chosen:
                 t0 = time.perf_counter()
-                outputs, prompt = run_rung(
+                outputs, prompt, settings = run_rung(
                     ctx,
                     rung,
                     examples,
@@ -340,10 +352,28 @@ def diagnose(
                     task.ladder.batch_size * opts.chunk_batches,
                 )
                 seconds = time.perf_counter() - t0
-                res = RungResult(rung.name, rung.summary, outputs, prompt, seconds, rung.parent)
+                tuned = rung.kind == "finetuned"
+                res = RungResult(
+                    rung.name,
+                    rung.summary,
+                    outputs,
+                    prompt,
+                    seconds,
+                    rung.parent,
+                    kind=rung.kind,
+                    run_id=run_id,
+                    created=time.time(),
+                    item_ids=[ex.id for ex in examples],
+                    limit=opts.limit,
+                    fingerprint=fingerprint,
+                    model=outputs.model,
+                    adapter=ctx.adapter if tuned else None,
+                    adapter_run=ctx.adapter_run if tuned else None,
+                    decoding=settings,
+                )
                 if evaluator is not None:
                     evaluator.measure(res)
-                store.put_result(run_id, f"rung.{rung.name}", res.to_json())
+                save_rung(store, run_id, res)
                 results.append(res)
         result = DiagnoseResult(run_id, task.name, [ex.id for ex in examples], results, skipped)
         result.max_tokens = task.output.max_tokens
@@ -351,11 +381,10 @@ def diagnose(
             result.primary = evaluator.primary
             opt = ceiling_parent(results, evaluator.primary)
             if opt is not None:
-                store.put_result(run_id, f"rung.{opt.rung}", opt.to_json())
+                save_rung(store, run_id, opt)
             result.comparisons = evaluator.compare(results)
         result.wall_s = time.perf_counter() - start
-        store.put_result(run_id, "summary", result.summary_json())
-        store.set_status(run_id, "done")
+        save_summary(store, result)
     except BaseException as exc:
         store.set_status(run_id, "interrupted", f"{type(exc).__name__}: {exc}"[:300])
         raise

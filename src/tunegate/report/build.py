@@ -14,9 +14,10 @@ from typing import Any
 from tunegate import atomic
 from tunegate.decide import Decision, decide
 from tunegate.errors import TunegateError
+from tunegate.ladder.result import RungResult
 from tunegate.report import confusion, plots
 from tunegate.report.failures import RungFailures, worst_failures
-from tunegate.report.gather import Gathered, StoredRung, gather
+from tunegate.report.gather import Gathered, gather
 from tunegate.report.html import FORMAT_METRICS, ReportView, render
 from tunegate.signals import confusions, primary_metric
 from tunegate.signals.cost import (
@@ -47,14 +48,14 @@ def open_store(folder: Path) -> Store:
     return Store(folder)
 
 
-def best_rung(g: Gathered, d: Decision) -> StoredRung | None:
+def best_rung(g: Gathered, d: Decision) -> RungResult | None:
     """The chosen rung, else the one with the best primary figure."""
     if d.chosen:
-        chosen = g.diagnose.rung(d.chosen)
+        chosen = g.evidence.rung(d.chosen)
         if chosen is not None:
             return chosen
     primary = primary_metric(g.task)
-    scored = [(r.metric(primary), r) for r in g.diagnose.rungs]
+    scored = [(r.metric(primary), r) for r in g.evidence.rungs]
     ranked = [(m.value, r) for m, r in scored if m is not None]
     return max(ranked, key=lambda t: t[0])[1] if ranked else None
 
@@ -62,7 +63,7 @@ def best_rung(g: Gathered, d: Decision) -> StoredRung | None:
 def signal_panels(g: Gathered) -> list[plots.Panel]:
     t = g.task.targets
     primary = primary_metric(g.task)
-    rungs = g.diagnose.rungs
+    rungs = g.evidence.rungs
 
     def bars(*names: str) -> list[plots.Bar]:
         out = []
@@ -89,7 +90,7 @@ def cost_lines(g: Gathered) -> list[plots.CostLine]:
         dollars = training_cost(g.train.seconds, train_price_per_hour(g.task))
         fixed = amortized_per_month(dollars, g.task.traffic.months)
     out = []
-    for r in g.diagnose.rungs:
+    for r in g.evidence.rungs:
         m = r.metric("cost.per_request")
         if m is not None:
             extra = fixed if r.kind == "finetuned" else 0.0
@@ -110,7 +111,7 @@ def make_plots(g: Gathered, d: Decision) -> list[plots.Plot]:
             t.prices.self_hosted_per_hour * HOURS_PER_MONTH,
         ),
         plots.latency_distributions(
-            [(r.rung, r.kind, r.outputs.latencies_ms) for r in g.diagnose.rungs],
+            [(r.rung, r.kind, r.outputs.latencies_ms) for r in g.evidence.rungs],
             t.targets.max_p95_latency_ms,
         ),
         plots.learning_curve(
@@ -136,7 +137,7 @@ def make_plots(g: Gathered, d: Decision) -> list[plots.Plot]:
 def make_failures(g: Gathered, limit: int = 5) -> list[RungFailures]:
     return [
         worst_failures(g.task.output.type, g.schema, r.outputs, g.inputs, g.labels, limit)
-        for r in g.diagnose.rungs
+        for r in g.evidence.rungs
     ]
 
 
@@ -145,13 +146,43 @@ def report_json(g: Gathered, d: Decision) -> dict[str, Any]:
     return {
         "task": g.task.name,
         "runs": {
-            "diagnose": g.diagnose.run_id,
+            "diagnose": g.evidence.runs,
             "check": g.check.run_id if g.check else None,
             "train": g.train.run_id if g.train else None,
             "curve": g.curve_tag,
         },
         "decision": d.to_json(),
-        "evidence": asdict(g.evidence),
+        "evidence": evidence_json(g),
+    }
+
+
+def evidence_json(g: Gathered) -> dict[str, Any]:
+    """What the decision rests on, without the answers: each kept rung's identity and figures,
+    the paired tests, what was left out and why."""
+    ev = g.evidence
+    return {
+        "items": len(ev.item_ids),
+        "limit": ev.limit,
+        "rungs": [
+            {
+                "rung": r.rung,
+                "kind": r.kind,
+                "run_id": r.run_id,
+                "model": r.model,
+                "adapter": r.adapter,
+                "adapter_run": r.adapter_run,
+                "decoding": r.decoding,
+                "fingerprint": r.fingerprint,
+                "metrics": [m.to_json() for m in r.metrics],
+            }
+            for r in ev.rungs
+        ],
+        "comparisons": [c.to_json() for c in ev.comparisons],
+        "skipped": ev.skipped,
+        "excluded": [asdict(x) for x in ev.excluded],
+        "readiness": asdict(ev.readiness) if ev.readiness else None,
+        "training": asdict(ev.training) if ev.training else None,
+        "notes": ev.notes,
     }
 
 

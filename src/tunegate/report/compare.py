@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from tunegate import atomic
+from tunegate.ladder.result import DiagnoseResult, RungResult, load
 from tunegate.outputs import Metric
 from tunegate.report.failures import SCORE_NAME, item_scores
-from tunegate.report.gather import DiagnoseRecord, StoredRung, label_set, load_diagnose
+from tunegate.report.gather import label_set
 from tunegate.report.html import CSP, CSS, FORMAT_METRICS, e, fmt_metric
 from tunegate.signals import primary_metric
 from tunegate.signals.scores import item_keys
@@ -48,7 +49,7 @@ class RunComparison:
     rows: list[CompareRow] = field(default_factory=list)
 
 
-def key_metrics(task: Task, rungs: list[StoredRung]) -> list[str]:
+def key_metrics(task: Task, rungs: list[RungResult]) -> list[str]:
     fmt = next((n for n in FORMAT_METRICS if any(r.metric(n) for r in rungs)), FORMAT_METRICS[0])
     return [fmt, primary_metric(task), "style.similarity", "cost.per_month", "latency.p95_ms"]
 
@@ -56,8 +57,8 @@ def key_metrics(task: Task, rungs: list[StoredRung]) -> list[str]:
 def paired_knowledge(
     task: Task,
     schema: dict[str, Any] | None,
-    a: StoredRung,
-    b: StoredRung,
+    a: RungResult,
+    b: RungResult,
     names: tuple[str, str],
     labels: list[str] | None,
 ) -> Comparison | None:
@@ -79,12 +80,12 @@ def paired_knowledge(
 
 
 def compare_runs(
-    task: Task, schema: dict[str, Any] | None, a: DiagnoseRecord, b: DiagnoseRecord,
+    task: Task, schema: dict[str, Any] | None, a: DiagnoseResult, b: DiagnoseResult,
     labels: list[str] | None = None,
 ) -> RunComparison:  # fmt: skip
     """Every rung of either run × the key figures, with the knowledge figure's paired test."""
     order = [r.rung for r in a.rungs] + [r.rung for r in b.rungs if a.rung(r.rung) is None]
-    out = RunComparison(task.name, a.run_id, b.run_id, a.items, b.items)
+    out = RunComparison(task.name, a.run_id, b.run_id, len(a.item_ids), len(b.item_ids))
     names = key_metrics(task, a.rungs + b.rungs)
     primary = primary_metric(task)
     for rung in order:
@@ -167,7 +168,7 @@ def build_compare(
     task, folder = load_task(task_path)
     store = open_store(folder)
     try:
-        a, b = load_diagnose(store, run_a), load_diagnose(store, run_b)
+        a, b = load(store, run_a), load(store, run_b)
     finally:
         store.close()
     schema = output_schema(task, folder) if task.output.type == "json" else None

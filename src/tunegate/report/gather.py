@@ -1,8 +1,8 @@
 """From the run store to the evidence a decision and a report need, without running a model.
 
-Reads the latest finished check (readiness), the latest finished diagnose (one result
-`rung.<name>` per rung plus a `summary`), the training run whose adapter that diagnose's
-fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
+Reads the latest finished check (readiness), the evidence (`tunegate.evidence.collect`: the
+newest result of each rung on the shared items, across diagnose runs), the training run whose
+adapter the fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
 their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
 one the ladder picks (`tunegate.train.api.pick_adapter`) among the training runs that had
 finished before the diagnose started. A learning-curve point is a curve run whose adapter a finished
@@ -14,52 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from tunegate.decide import CurvePoint, Evidence, Readiness, RungResult, Training
 from tunegate.errors import TunegateError
+from tunegate.evidence import CurvePoint, Evidence, Readiness, Training, collect
+from tunegate.ladder.result import legacy_kind
 from tunegate.outputs import Metric, RungOutputs
 from tunegate.report.search import SearchRecord, load_search
 from tunegate.signals import primary_metric
-from tunegate.signals.stats import Comparison
 from tunegate.spec import Task, output_schema
 from tunegate.store import Run, Store
-
-RungKind = Literal["prompt", "finetuned", "remote"]
-
-
-@dataclass
-class StoredRung:
-    """One rung of a diagnose as stored: its outputs, figures and target statuses."""
-
-    rung: str
-    kind: RungKind
-    summary: str
-    outputs: RungOutputs
-    metrics: list[Metric]
-    targets: dict[str, str] = field(default_factory=dict)
-    not_measured: dict[str, str] = field(default_factory=dict)
-    prompt: list[dict[str, str]] = field(default_factory=list)
-
-    def metric(self, name: str) -> Metric | None:
-        return next((m for m in self.metrics if m.name == name), None)
-
-
-@dataclass
-class DiagnoseRecord:
-    """A finished diagnose run rebuilt from the store."""
-
-    run_id: str
-    created: float
-    items: int
-    rungs: list[StoredRung]
-    skipped: dict[str, str]
-    comparisons: list[Comparison]
-    wall_s: float
-    adapter_run: str | None = None
-
-    def rung(self, name: str) -> StoredRung | None:
-        return next((r for r in self.rungs if r.rung == name), None)
 
 
 @dataclass
@@ -101,7 +65,6 @@ class Gathered:
     folder: Path
     schema: dict[str, Any] | None
     evidence: Evidence
-    diagnose: DiagnoseRecord
     check: CheckRecord | None = None
     train: TrainRecord | None = None
     curve: list[CurveRun] = field(default_factory=list)
@@ -111,71 +74,6 @@ class Gathered:
     notes: list[str] = field(default_factory=list)
     distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
     search: SearchRecord | None = None  # the optimized rung's prompt search, when it ran
-
-
-def rung_kind(name: str, outputs: RungOutputs) -> RungKind:
-    """remote (answered by an endpoint), finetuned (an adapter), or prompt."""
-    if outputs.remote:
-        return "remote"
-    if name.startswith(("finetuned", "distill")):
-        return "finetuned"
-    return "prompt"
-
-
-def load_diagnose(store: Store, run_id: str | None = None) -> DiagnoseRecord:
-    """A stored diagnose (the newest finished one by default, not a learning curve's evaluation
-    of one adapter), as the ladder wrote it."""
-    if run_id is None:
-        from tunegate.ladder.result import latest_main
-
-        latest = latest_main(store)
-        if latest is None:
-            raise TunegateError(
-                "no finished diagnose run in the store; run `tunegate diagnose` first",
-                str(store.path),
-            )
-        run = latest
-    else:
-        run = store.run(run_id)
-        if run.kind != "diagnose":
-            raise TunegateError(
-                f"run {run.id!r} is a {run.kind} run, not a diagnose", str(store.path)
-            )
-    results = store.results(run.id)
-    summary = results.get("summary")
-    if not isinstance(summary, dict):
-        raise TunegateError(
-            f"diagnose run {run.id!r} did not finish; run `tunegate diagnose` again to resume",
-            str(store.path),
-        )
-    rungs = []
-    for name in summary.get("rungs", []):
-        d = results.get(f"rung.{name}")
-        if d is None:
-            raise TunegateError(f"diagnose run {run.id!r} has no stored result for rung {name!r}")
-        outputs = RungOutputs.from_json(d["outputs"])
-        rungs.append(
-            StoredRung(
-                rung=d["rung"],
-                kind=rung_kind(d["rung"], outputs),
-                summary=d.get("summary", ""),
-                outputs=outputs,
-                metrics=[Metric(**m) for m in d.get("metrics", [])],
-                targets=dict(d.get("targets", {})),
-                not_measured=dict(d.get("not_measured", {})),
-                prompt=list(d.get("prompt", [])),
-            )
-        )
-    return DiagnoseRecord(
-        run_id=run.id,
-        created=run.created,
-        items=int(summary.get("items", 0)),
-        rungs=rungs,
-        skipped=dict(summary.get("skipped", {})),
-        comparisons=[Comparison(**c) for c in summary.get("comparisons", [])],
-        wall_s=float(summary.get("wall_s", 0.0)),
-        adapter_run=_adapter_run(store, run),
-    )
 
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
@@ -249,7 +147,7 @@ def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
             continue
         for name in (store.result(diag.id, "summary") or {}).get("rungs", []):
             d = store.result(diag.id, f"rung.{name}") or {}
-            if rung_kind(name, RungOutputs(name, "", [])) != "finetuned":
+            if (d.get("kind") or legacy_kind(name, RungOutputs(name, "", []))) != "finetuned":
                 continue
             m = next((Metric(**x) for x in d.get("metrics", []) if x["name"] == primary), None)
             if m is not None:
@@ -281,33 +179,9 @@ def label_set(task: Task, train_targets: list[str]) -> list[str] | None:
 
 def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = None) -> Gathered:
     """The evidence and the material of the report, from the store (and the task's data files,
-    for the inputs beside each failure). Raises TunegateError when no diagnose has finished."""
-    diag = load_diagnose(store, diagnose_run)
+    for the inputs beside each failure). `diagnose_run` pins the shared items to that run's.
+    Raises TunegateError when no diagnose has finished or no stored result is usable."""
     notes: list[str] = []
-    rungs = [RungResult(r.rung, r.kind, r.metrics) for r in diag.rungs]
-    for name, reason in diag.skipped.items():
-        kind: RungKind = (
-            "remote" if name == "remote" else rung_kind(name, RungOutputs(name, "", []))
-        )
-        rungs.append(RungResult(name, kind, [], skipped=reason))
-    check = load_check(store)
-    train = None
-    if diag.adapter_run and any(r.kind == "finetuned" for r in diag.rungs):
-        train = load_train(store, diag.adapter_run)
-    if train is None:
-        from tunegate.train.api import pick_adapter
-
-        latest = pick_adapter(store)
-        train = load_train(store, latest[0]) if latest else None
-    tag, curve = _curve(store, task)
-    points = [c.point for c in curve if c.point is not None]
-    evidence = Evidence(
-        rungs=rungs,
-        comparisons=diag.comparisons,
-        readiness=readiness(check) if check else None,
-        training=Training(train.seconds, points) if train else None,
-    )
-    schema = output_schema(task, folder) if task.output.type == "json" else None
     inputs: dict[str, str] = {}
     train_targets: list[str] = []
     try:
@@ -319,23 +193,40 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         train_targets = [ex.target for ex in data.train]
     except TunegateError as exc:
         notes.append(f"inputs not shown: the task's data could not be read ({exc})")
+    labels = label_set(task, train_targets)
+    evidence = collect(task, folder, store, pin_run=diagnose_run, labels=labels)
+    check = load_check(store)
+    tuned = next((r for r in evidence.rungs if r.kind == "finetuned"), None)
+    train = None
+    if tuned is not None:
+        run_id = tuned.adapter_run or _adapter_run(store, store.run(tuned.run_id))
+        train = load_train(store, run_id) if run_id else None
+    if train is None:
+        from tunegate.train.api import pick_adapter
+
+        latest = pick_adapter(store)
+        train = load_train(store, latest[0]) if latest else None
+    tag, curve = _curve(store, task)
+    points = [c.point for c in curve if c.point is not None]
+    evidence.readiness = readiness(check) if check else None
+    evidence.training = Training(train.seconds, points) if train else None
+    schema = output_schema(task, folder) if task.output.type == "json" else None
     from tunegate.distill.report import latest_comparison
 
-    opt = diag.rung("optimized")
-    search = load_search(store, diag.run_id, opt.metric(primary_metric(task)) if opt else None)
+    opt = evidence.rung("optimized")
+    search = load_search(store, opt.run_id, opt.metric(primary_metric(task))) if opt else None
     return Gathered(
         distill=latest_comparison(store),
         task=task,
         folder=folder,
         schema=schema,
         evidence=evidence,
-        diagnose=diag,
         check=check,
         train=train,
         curve=curve,
         curve_tag=tag,
         inputs=inputs,
-        labels=label_set(task, train_targets),
-        notes=notes,
+        labels=labels,
+        notes=notes + evidence.notes,
         search=search,
     )

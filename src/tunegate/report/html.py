@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunegate.decide import Decision, Status
+from tunegate.ladder.result import RungResult
 from tunegate.outputs import Metric
 from tunegate.report import search
 from tunegate.report.failures import RungFailures
-from tunegate.report.gather import Gathered, StoredRung
+from tunegate.report.gather import Gathered
 from tunegate.report.plots import Plot
 from tunegate.signals import primary_metric
+from tunegate.signals.stats import Comparison
 
 FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
 # (column title, metric names: the first a rung has is shown, the targets judged on it)
@@ -139,14 +141,14 @@ def _rung_table(v: ReportView) -> str:
     columns = [
         (title, names or (primary,), targets)
         for title, names, targets in COLUMNS
-        if any(_first(r, names or (primary,)) for r in g.diagnose.rungs)
+        if any(_first(r, names or (primary,)) for r in g.evidence.rungs)
     ]
     head = "".join(f"<th>{e(c)}</th>" for c, _, _ in columns)
     rows = [
         '<div class="wide"><table id="rungs"><thead><tr><th>rung</th><th>kind</th>'
         f"{head}<th>overall</th></tr></thead><tbody>"
     ]
-    for r in g.diagnose.rungs:
+    for r in g.evidence.rungs:
         st = status.get(r.rung)
         cls = ' class="chosen"' if r.rung == d.chosen else ""
         cells = []
@@ -158,14 +160,15 @@ def _rung_table(v: ReportView) -> str:
         overall = _status(st.overall) if st else ""
         rows.append(
             f"<tr{cls}><td><strong>{e(r.rung)}</strong><div class=muted>{e(r.summary)}</div></td>"
-            f"<td>{e(r.kind)}</td>{''.join(cells)}<td>{overall}</td></tr>"
+            f"<td>{e(r.kind)}<div class=muted>{e(r.run_id)}</div></td>{''.join(cells)}"
+            f"<td>{overall}</td></tr>"
         )
     rows.append("</tbody></table></div>")
-    if g.diagnose.skipped:
+    if g.evidence.skipped:
         rows.append('<p class="muted">Skipped: ')
-        rows.append("; ".join(f"{e(k)} ({e(why)})" for k, why in g.diagnose.skipped.items()))
+        rows.append("; ".join(f"{e(k)} ({e(why)})" for k, why in g.evidence.skipped.items()))
         rows.append("</p>")
-    missing = {k: why for r in g.diagnose.rungs for k, why in r.not_measured.items()}
+    missing = {k: why for r in g.evidence.rungs for k, why in r.not_measured.items()}
     if missing:
         rows.append('<p class="muted">Not measured: ')
         rows.append("; ".join(f"{e(k)} ({e(why)})" for k, why in sorted(missing.items())))
@@ -173,7 +176,7 @@ def _rung_table(v: ReportView) -> str:
     return "".join(rows)
 
 
-def _first(r: StoredRung, names: Sequence[str]) -> Metric | None:
+def _first(r: RungResult, names: Sequence[str]) -> Metric | None:
     return next((m for m in (r.metric(n) for n in names) if m is not None), None)
 
 
@@ -249,13 +252,15 @@ def _training(v: ReportView) -> str:
 
 
 def _comparisons(v: ReportView) -> str:
-    comps = v.gathered.diagnose.comparisons
+    comps = v.gathered.evidence.comparisons
     if not comps:
         return '<p class="muted">No paired comparisons stored.</p>'
     intro = (
-        '<p class="muted">Each rung against the baseline (and, where the ladder stores it, against '
-        "the rung it builds on) on the same items: the primary figure always, other figures where "
-        "the difference is real (p &lt; 0.05).</p>"
+        '<p class="muted">Each rung against the baseline and the rung it builds on, and each '
+        "fine-tuned or remote rung against the prompt ceiling, on the same items: the primary "
+        "figure always, other figures where the difference is real. p-values are Holm-adjusted "
+        "within each metric's family of comparisons (the raw p in brackets); a difference is "
+        "real when the adjusted p &lt; 0.05.</p>"
     )
     primary = primary_metric(v.gathered.task)
     keep = {primary, *FORMAT_METRICS, "style.similarity", "latency.p95_ms", "errors.rate"}
@@ -272,10 +277,16 @@ def _comparisons(v: ReportView) -> str:
             f"<tr><td>{e(c.name)}</td><td>{e(c.a)} ({c.a_value:.3g})</td>"
             f"<td>{e(c.b)} ({c.b_value:.3g})</td>"
             f'<td class="num">{c.diff:+.3g} <span class="ci">[{c.lo:+.3g}, {c.hi:+.3g}]</span></td>'
-            f"<td class=num>{c.p_value:.3g}</td><td>{e(c.test)}</td><td>{real}</td></tr>"
+            f"<td class=num>{_p(c)}</td><td>{e(c.test)}</td><td>{real}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "".join(rows)
+
+
+def _p(c: Comparison) -> str:
+    if c.p_adjusted is None:
+        return f"{c.p_value:.3g}"
+    return f'{c.p_adjusted:.3g} <span class="ci">({c.p_value:.3g})</span>'
 
 
 def _readiness(v: ReportView) -> str:
@@ -360,7 +371,8 @@ def render(v: ReportView) -> str:
     from tunegate.distill.report import html_section as distill_section
 
     g = v.gathered
-    runs = [f"diagnose {g.diagnose.run_id} ({g.diagnose.items} items)"]
+    ev = g.evidence
+    runs = [f"diagnose {', '.join(ev.runs)} ({len(ev.item_ids)} shared items)"]
     if g.check:
         runs.append(f"check {g.check.run_id}")
     if g.train:

@@ -33,7 +33,8 @@ def print_summary(g: Gathered, d: Decision, console: Any, path: Path | None = No
     if d.chosen:
         body += f"\nchosen rung: [bold]{escape(d.chosen)}[/]"
     console.print(Panel(body, title=f"[{style}]{d.verdict}[/]", title_align="left"))
-    table = Table(title=f"rungs (diagnose {g.diagnose.run_id}, {g.diagnose.items} items)")
+    ev = g.evidence
+    table = Table(title=f"rungs on {len(ev.item_ids)} shared items (diagnose {', '.join(ev.runs)})")
     table.add_column("rung")
     table.add_column("targets")
     table.add_column(d.rungs[0].primary.name if d.rungs and d.rungs[0].primary else "primary")

@@ -236,12 +236,15 @@ def compare(
     embedder: Encoder | None = None,
     labels: Sequence[str] | None = None,
     inputs: Mapping[str, str] | None = None,
+    only: set[str] | None = None,
 ) -> list[Comparison]:
-    """Rung b against rung a on every per-item score both have, over the items both answered.
+    """Rung b against rung a on every per-item score both have (or those named in `only`),
+    over the items both answered.
 
     Pass/fail scores: McNemar; continuous: paired permutation test; both with a bootstrap CI of
     the mean difference (b - a). Latency p50/p95: unpaired bootstrap (timed on separate
-    requests). The primary metric comes first. p-values are per comparison, not corrected.
+    requests). The primary metric comes first. p-values are per comparison, not corrected
+    (`stats.holm` adjusts a family of them).
     """
     kw: dict[str, Any] = {
         "docs_text": docs_text,
@@ -255,6 +258,8 @@ def compare(
     ra, rb = sa.outputs.rung, sb.outputs.rung
     primary = primary_metric(task)
     names = sorted(set(sa.scores) & set(sb.scores), key=lambda n: (n != primary, n))
+    if only is not None:
+        names = [n for n in names if n in only]
     out = []
     for name in names:
         x, y = sa.scores[name], sb.scores[name]
@@ -274,7 +279,8 @@ def compare(
         else:
             c = compare_continuous(name, ra, rb, xa, xb, higher_is_better=x.higher_is_better)
         out.append(c)
-    out.extend(_compare_latency(sa.outputs, sb.outputs))
+    if only is None or any(n.startswith("latency.") for n in only):
+        out.extend(_compare_latency(sa.outputs, sb.outputs))
     return out
 
 

@@ -9,7 +9,7 @@ continuous scores a sign-flip permutation test with a bootstrap interval of the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -228,6 +228,7 @@ class Comparison:
     real: bool
     better: str | None
     higher_is_better: bool = True
+    p_adjusted: float | None = None  # Holm-adjusted within its family; `real` then uses it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -256,6 +257,26 @@ def verdict(
     return Comparison(
         name, a, b, n, a_value, b_value, diff, lo, hi, p_value, test, real, better, higher_is_better
     )
+
+
+def holm(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Comparison]:
+    """Holm-adjust the p-values of each family (the comparisons of one metric across rung
+    pairs), then call a difference real only when its adjusted p-value is below `alpha`."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = list(comparisons)
+    families: dict[str, list[int]] = {}
+    for i, c in enumerate(out):
+        families.setdefault(c.name, []).append(i)
+    for idx in families.values():
+        raw = [out[i].p_value for i in idx]
+        _, adjusted, _, _ = multipletests(raw, alpha=alpha, method="holm")
+        for i, p in zip(idx, adjusted, strict=True):
+            c = out[i]
+            real = bool(p < alpha and c.diff != 0)
+            better = (c.b if (c.diff > 0) == c.higher_is_better else c.a) if real else None
+            out[i] = replace(c, p_adjusted=float(p), real=real, better=better)
+    return out
 
 
 def compare_binary(

@@ -34,9 +34,15 @@ def _jobs_page(request: Request, slug: str, kind: str, **extra: Any) -> HTMLResp
     store = Store(folder)
     try:
         jobs = [_job_context(store, j) for j in store.jobs(kind)[:5]]
-        table = views.diagnose_table(store) if kind == "diagnose" else None
     finally:
         store.close()
+    table = None
+    if kind == "diagnose":
+        try:
+            table = views.diagnose_table(folder)
+        except TunegateError as exc:
+            extra.setdefault("error", None)
+            extra["error"] = extra["error"] or str(exc)
     return page(request, f"{kind}.html", slug=slug, tab=kind, jobs=jobs, table=table,
                 rungs=RUNG_NAMES, presets=PRESETS, **extra)  # fmt: skip
 

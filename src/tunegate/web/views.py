@@ -40,10 +40,10 @@ def check_rows(folder: Path, report: dict[str, Any], item: str) -> list[dict[str
     return rows
 
 
-def diagnose_table(store: Store) -> dict[str, Any] | None:
-    """The latest finished diagnose as a table of formatted cells (value [lo–hi])."""
-    from tunegate.ladder import load
-    from tunegate.ladder.result import latest_main
+def diagnose_table(folder: Path) -> dict[str, Any] | None:
+    """The evidence (the newest result of each rung on the shared items) as a table of
+    formatted cells (value [lo–hi]); None before a diagnose finished."""
+    from tunegate.evidence import diagnose_runs
     from tunegate.ladder.table import (
         SIGNAL_COLUMNS,
         build_table,
@@ -51,10 +51,15 @@ def diagnose_table(store: Store) -> dict[str, Any] | None:
         fmt_targets,
         fmt_verdict,
     )
+    from tunegate.report.gather import gather
+    from tunegate.spec import load_task
 
-    if latest_main(store) is None:
-        return None
-    result = load(store)
+    task, folder = load_task(folder)
+    with Store(folder) as store:
+        if not diagnose_runs(store):
+            return None
+        g = gather(task, folder, store)
+    result = g.evidence.as_result(task)
     table = build_table(result)
     units = {col: unit for col, _, unit in SIGNAL_COLUMNS}
     rows = []
@@ -76,6 +81,9 @@ def diagnose_table(store: Store) -> dict[str, Any] | None:
         "primary": table["primary"],
         "rows": rows,
         "skipped": table["skipped"],
+        "excluded": [
+            f"{x.rung}: {x.detail}; measure it with `{x.command}`" for x in g.evidence.excluded
+        ],
     }
 
 
@@ -123,21 +131,17 @@ def train_view(store: Store, job: Job) -> dict[str, Any]:
 
 
 def recommendation(folder: Path) -> str | None:
-    """The decision's headline from what the store holds (None before a diagnose)."""
+    """The decision's headline from the evidence in the store (None before a diagnose)."""
     from tunegate.decide import decide
+    from tunegate.evidence import diagnose_runs
     from tunegate.report.gather import gather
     from tunegate.spec import load_task
 
     task, folder = load_task(folder)
-    store = Store(folder)
-    from tunegate.ladder.result import latest_main
-
-    try:
-        if latest_main(store) is None:
+    with Store(folder) as store:
+        if not diagnose_runs(store):
             return None
         g = gather(task, folder, store, None)
-    finally:
-        store.close()
     return decide(task, g.evidence).headline
 
 

@@ -9,7 +9,8 @@ Metric names (`<field>`/`<key>` are JSON keys made name-safe; "low" = lower is b
 - errors.rate (low)
 - format: json -> format.parse, format.parse_lenient, format.schema_valid,
   format.schema_valid_lenient, format.keys_missing, format.keys_extra, format.keys_renamed (low;
-  share of parsed outputs with at least one), format.key_missing.<key>,
+  share of parsed outputs with at least one), format.duplicate_keys, format.keys_outside_schema
+  (any depth), format.wrong_type (any depth) (low; share of parsed outputs), format.key_missing.<key>,
   format.key_renamed.<key>, format.key_extra.<key> (low; per key, the 10 most frequent extra
   keys); label -> format.valid_label, format.valid_label_lenient; text -> format.nonempty;
   with repeated samples -> format.sample_agreement (+ format.sample_key_agreement for json)

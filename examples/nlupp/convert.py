@@ -61,7 +61,9 @@ def schema(train: list[dict], test: list[dict], intents: list[str], slots: list[
     from tunegate.data.schema_infer import infer_schema, validate_all
 
     drawn = infer_schema([(f"train row {i}", r["annotation"]) for i, r in enumerate(train, 1)])
-    broken = validate_all(drawn, [(f"test row {i}", r["annotation"]) for i, r in enumerate(test, 1)])
+    broken = validate_all(
+        drawn, [(f"test row {i}", r["annotation"]) for i, r in enumerate(test, 1)]
+    )
     if broken:
         sys.exit(f"the inferred schema rejects {len(broken)} test targets, e.g. {broken[0]}")
     props = drawn["properties"]

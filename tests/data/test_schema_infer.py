@@ -57,6 +57,7 @@ def test_arrays_of_objects_merge_their_elements() -> None:
     ]
     items = infer(rows)["properties"]["items"]
     assert items["type"] == "array" and "uniqueItems" not in items
+    assert items["maxItems"] == 2  # the longest array seen: decoding cannot loop past it
     assert items["items"] == {
         "type": "object",
         "properties": {
@@ -70,12 +71,15 @@ def test_arrays_of_objects_merge_their_elements() -> None:
 
 
 def test_low_cardinality_strings_become_enums_and_sets_are_unique() -> None:
-    rows = [{"tags": ["a", "b"][: 1 + i % 2], "color": "red" if i % 3 else "blue"} for i in range(12)]
+    rows = [
+        {"tags": ["a", "b"][: 1 + i % 2], "color": "red" if i % 3 else "blue"} for i in range(12)
+    ]
     schema = infer(rows)
     assert schema["properties"]["color"] == {"type": "string", "enum": ["blue", "red"]}
     tags = schema["properties"]["tags"]
     assert tags["items"] == {"type": "string", "enum": ["a", "b"]}
     assert tags["uniqueItems"] is True  # no row repeats a tag
+    assert tags["maxItems"] == 2
     rare = infer([{"name": f"n{i}"} for i in range(12)])  # 12 distinct values of 12: free
     assert rare["properties"]["name"] == {"type": "string"}
     repeated = infer([{"tags": ["a", "a"]}, {"tags": ["b"]}])
@@ -112,8 +116,12 @@ def test_a_string_in_some_rows_and_an_object_in_others_cannot_be_drawn() -> None
         infer_schema(located([{"a": 1}, "plain text", {"a": 2}, "more"]))
     msg = str(exc.value)
     assert "\n" not in msg
-    assert "(top level): object in 2 rows (line 1, line 3), string in 2 rows (line 2, line 4)" in msg
-    with pytest.raises(SchemaConflict, match=r"at slots: object in 2 rows .* string in 1 row \(line 3\)"):
+    assert (
+        "(top level): object in 2 rows (line 1, line 3), string in 2 rows (line 2, line 4)" in msg
+    )
+    with pytest.raises(
+        SchemaConflict, match=r"at slots: object in 2 rows .* string in 1 row \(line 3\)"
+    ):
         infer_schema(located([{"slots": {}}, {"slots": {"d": "x"}}, {"slots": "none"}]))
 
 

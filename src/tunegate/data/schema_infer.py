@@ -3,8 +3,10 @@
 Every value seen at one path (`slots.date`, `items[].sku`) is merged into one sub-schema:
 objects list the union of the keys seen as `properties` (in the order the rows use them), with
 `additionalProperties: false` and `required` only for keys present in every object; arrays get
-the merged schema of all their elements as `items`, and `uniqueItems` when no array of scalars
-repeats an element (then the metrics score them as sets); strings with few distinct values
+the merged schema of all their elements as `items`, `maxItems` the longest array seen (constrained
+decoding enforces it, and without it a small model repeats an element until `max_tokens`), and
+`uniqueItems` when no array of scalars repeats an element (then the metrics score them as sets;
+decoding cannot enforce it); strings with few distinct values
 become an `enum`; integers stay `integer` unless a fraction is seen (`number`); a path that is
 sometimes null is nullable. Scalars of two types at one path give a type list. An object or an
 array mixed with anything else at one path cannot be drawn: `SchemaConflict` says where, with
@@ -180,6 +182,9 @@ def _schema_at(values: Sequence[Located], path: str) -> dict[str, Any]:
         out = {"type": "array"}
         if elements:
             out["items"] = _schema_at(elements, f"{path}[]" if path != TOP else "[]")
+        longest = max(len(v) for _, v in values if isinstance(v, list))
+        if longest:
+            out["maxItems"] = longest
         if _unique_arrays(values):
             out["uniqueItems"] = True
     elif only == "string":

@@ -58,12 +58,13 @@ def test_slot_filling_draft_lists_every_slot_seen(tmp_path: Path) -> None:
     assert schema["properties"]["slots"] == {
         "type": "object",
         "properties": {
-            "artist": {"type": "string"},
+            "artist": {"type": "string", "maxLength": 8},
             "city": {"type": "string", "enum": ["Paris", "Rome"]},  # 2 values over 10 rows
-            "date": {"type": "string"},
+            "date": {"type": "string", "maxLength": 10},
         },
         "required": [],
         "additionalProperties": False,
+        "maxProperties": 2,
     }
 
 

@@ -36,6 +36,7 @@ def test_objects_with_varying_keys_list_the_union_and_close_the_object() -> None
     slots = schema["properties"]["slots"]
     assert list(slots["properties"]) == ["artist", "album", "rating", "object"]
     assert slots["additionalProperties"] is False and slots["required"] == []
+    assert slots["maxProperties"] == 2  # no row fills more than two of the four slots
     assert schema["required"] == ["intent", "slots"]
     assert schema["additionalProperties"] is False
     with pytest.raises(jsonschema.ValidationError):  # an invented slot is refused
@@ -61,7 +62,7 @@ def test_arrays_of_objects_merge_their_elements() -> None:
     assert items["items"] == {
         "type": "object",
         "properties": {
-            "sku": {"type": "string"},
+            "sku": {"type": "string", "maxLength": 4},  # twice the longest seen
             "qty": {"type": "integer"},
             "gift": {"type": "boolean"},
         },
@@ -81,7 +82,9 @@ def test_low_cardinality_strings_become_enums_and_sets_are_unique() -> None:
     assert tags["uniqueItems"] is True  # no row repeats a tag
     assert tags["maxItems"] == 2
     rare = infer([{"name": f"n{i}"} for i in range(12)])  # 12 distinct values of 12: free
-    assert rare["properties"]["name"] == {"type": "string"}
+    assert rare["properties"]["name"] == {"type": "string", "maxLength": 6}
+    prose = infer([{"text": "word " * 20}, {"text": "short"}])["properties"]["text"]
+    assert prose == {"type": "string"}  # longer than SHORT_STRING: no bound
     repeated = infer([{"tags": ["a", "a"]}, {"tags": ["b"]}])
     assert "uniqueItems" not in repeated["properties"]["tags"]
 
@@ -101,8 +104,8 @@ def test_nullable_fields_and_optional_keys() -> None:
     ]
     schema = infer(rows)
     assert schema["required"] == ["id", "note"]  # `due` is missing from row 2
-    assert schema["properties"]["note"] == {"type": ["string", "null"]}
-    assert schema["properties"]["due"] == {"type": "string"}
+    assert schema["properties"]["note"] == {"type": ["string", "null"], "maxLength": 8}
+    assert schema["properties"]["due"] == {"type": "string", "maxLength": 6}
     enum = infer([{"s": ["a", "b", None][i % 3]} for i in range(15)])["properties"]["s"]
     assert enum == {"type": ["string", "null"], "enum": ["a", "b", None]}
 

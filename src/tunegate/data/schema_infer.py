@@ -3,15 +3,17 @@
 Every value seen at one path (`slots.date`, `items[].sku`) is merged into one sub-schema:
 objects list the union of the keys seen as `properties` (in the order the rows use them), with
 `additionalProperties: false` and `required` only for keys present in every object; arrays get
-the merged schema of all their elements as `items`, `maxItems` the longest array seen (constrained
-decoding enforces it, and without it a small model repeats an element until `max_tokens`), and
-`uniqueItems` when no array of scalars repeats an element (then the metrics score them as sets;
-decoding cannot enforce it); strings with few distinct values
-become an `enum`; integers stay `integer` unless a fraction is seen (`number`); a path that is
-sometimes null is nullable. Scalars of two types at one path give a type list. An object or an
-array mixed with anything else at one path cannot be drawn: `SchemaConflict` says where, with
-the counts and the rows. `infer_schema` validates the draft against every target before it is
-returned, so a draft never rejects the data it came from.
+the merged schema of all their elements as `items`, and `uniqueItems` when no array of scalars
+repeats an element (the metrics then score them as sets; decoding cannot enforce it); strings
+with few distinct values become an `enum`; integers stay `integer` unless a fraction is seen
+(`number`); a path that is sometimes null is nullable; scalars of two types at one path give a
+type list. Bounds drawn from the data keep constrained decoding from running on to `max_tokens`
+(a small model otherwise fills every optional key, repeats an array element or writes digits
+forever): `maxItems` (the longest array seen), `maxProperties` (the most keys one object had,
+when fewer than all), `maxLength` (twice the longest string seen, for strings never longer than
+SHORT_STRING). An object or an array mixed with anything else at one path cannot be drawn:
+`SchemaConflict` says where, with the counts and the rows. `infer_schema` validates the draft
+against every target before it is returned, so a draft never rejects the data it came from.
 
 `type_conflicts` is the same walk for `tunegate check`: the paths whose values mix JSON types.
 """
@@ -27,6 +29,8 @@ from tunegate.errors import TunegateError
 
 ENUM_MAX = 64  # most distinct strings an inferred enum lists
 ENUM_REPEAT = 5  # and each distinct string is seen this many times on average, at least
+SHORT_STRING = 64  # strings never longer than this (names, dates, spans) get maxLength,
+LENGTH_SLACK = 2  # this many times the longest seen (a new value may be a little longer)
 TOP = "(top level)"
 
 Located = tuple[str, Any]  # (where the value was read, e.g. "line 12"; the value)
@@ -61,25 +65,20 @@ class Conflict:
     def minority(self) -> list[str]:
         """The rows that hold a type other than the commonest one (the rows to look at)."""
         common = max(self.rows, key=lambda t: len(self.rows[t]))
-        return sorted({r for t, rs in self.rows.items() if t != common for r in rs}, key=_order)
+        return list(dict.fromkeys(r for t, rs in self.rows.items() if t != common for r in rs))
 
     def describe(self, shown: int = 3) -> str:
         """`slots.date: string in 40 rows (line 1, line 2, ...), object in 2 rows (line 12, ...)`."""
         parts = []
         for t, rs in sorted(self.rows.items(), key=lambda kv: -len(kv[1])):
-            eg = ", ".join(sorted(set(rs), key=_order)[:shown])
-            more = ", ..." if len(set(rs)) > shown else ""
-            parts.append(f"{t} in {len(set(rs))} row{'s' * (len(set(rs)) != 1)} ({eg}{more})")
+            seen = list(dict.fromkeys(rs))
+            eg = ", ".join(seen[:shown]) + (", ..." if len(seen) > shown else "")
+            parts.append(f"{t} in {len(seen)} row{'s' * (len(seen) != 1)} ({eg})")
         return f"{self.path}: {', '.join(parts)}"
 
 
 class SchemaConflict(TunegateError):
     """A schema cannot be drawn: one path holds an object or array and something else."""
-
-
-def _order(where: str) -> tuple[int, str]:
-    digits = "".join(c for c in where.rpartition(":")[2].rpartition(" ")[2] if c.isdigit())
-    return (int(digits) if digits else 0, where)
 
 
 def _join(path: str, key: str) -> str:
@@ -137,6 +136,9 @@ def _string_schema(strings: list[str]) -> dict[str, Any]:
     distinct = set(strings)
     if 1 < len(distinct) <= ENUM_MAX and len(distinct) * ENUM_REPEAT <= len(strings):
         return {"type": "string", "enum": sorted(distinct)}
+    longest = max(map(len, distinct), default=0)
+    if 0 < longest <= SHORT_STRING:
+        return {"type": "string", "maxLength": LENGTH_SLACK * longest}
     return {"type": "string"}
 
 
@@ -177,6 +179,9 @@ def _schema_at(values: Sequence[Located], path: str) -> dict[str, Any]:
             "required": [k for k, _, count in per_key if count == n],
             "additionalProperties": False,
         }
+        most = max(len(v) for _, v in values if isinstance(v, dict))
+        if most < len(per_key):
+            out["maxProperties"] = most
     elif only == "array":
         _, elements = _children(values, path)
         out = {"type": "array"}

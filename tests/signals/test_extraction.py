@@ -117,3 +117,17 @@ def test_unknown_primary_metric_is_one_line() -> None:
     raw["output"]["primary_metric"] = "knowledge.pair_f"
     with pytest.raises(TunegateError, match=r"did you mean 'knowledge.pair_f1'"):
         parse_task(raw)
+
+
+def test_grouped_counts_say_which_keys_are_right() -> None:
+    gold = {"intent": "Book", "slots": {"city": "Paris", "date": "today"}, "o": [{"s": "A"}]}
+    pred = {"intent": "Play", "slots": {"city": "Paris", "time": "9"}, "o": [{"s": "A"}]}
+    got = ex.grouped_counts(gold, pred)
+    assert {k: (c.tp, c.fp, c.fn) for k, c in got.items()} == {
+        "intent": (0, 1, 1),
+        "slots.city": (1, 0, 0),
+        "slots.date": (0, 0, 1),
+        "slots.time": (0, 1, 0),
+        "o[].s": (1, 0, 0),
+    }
+    assert ex.group_of("items[3].tags[0]", 1) == "items[]"

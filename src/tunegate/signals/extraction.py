@@ -131,6 +131,30 @@ def pair_counts(expected: Any, produced: Any, sets: Collection[str] = ()) -> Pai
     return PairCounts(tp, sum(pred.values()) - tp, sum(gold.values()) - tp)
 
 
+def group_of(path: str, depth: int = 2) -> str:
+    """A pair's path in schema terms cut to `depth` keys: `slots.date`, `items[].sku`."""
+    parts = _schema_path(path).split(".")
+    return ".".join(parts[:depth])
+
+
+def grouped_counts(
+    expected: Any, produced: Any, sets: Collection[str] = (), depth: int = 2
+) -> dict[str, PairCounts]:
+    """`pair_counts` per group of paths (`group_of`): which keys an answer gets right."""
+    gold, pred = flatten(expected, sets), flatten(produced, sets)
+    groups: dict[str, list[int]] = {}
+    for pairs, side in ((gold, 0), (pred, 1)):
+        for (path, v), n in pairs.items():
+            g = groups.setdefault(group_of(path, depth), [0, 0, 0])
+            both = min(n, gold.get((path, v), 0), pred.get((path, v), 0))
+            if side == 0:
+                g[0] += both
+                g[2] += n - both
+            else:
+                g[1] += n - both
+    return {k: PairCounts(tp, fp, fn) for k, (tp, fp, fn) in groups.items()}
+
+
 def micro(counts: Sequence[PairCounts], w: np.ndarray) -> dict[str, np.ndarray]:
     """Pooled precision, recall and F1 under (B, n) item weights -> (B,) values each.
 

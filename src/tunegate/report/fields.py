@@ -55,8 +55,9 @@ def rung_fields(outputs: RungOutputs, sets: set[str]) -> RungFields:
 
 
 def _expected_groups(rungs: Sequence[RungFields]) -> list[str]:
+    """The keys the expected answers hold, the most pairs first (at most MAX_GROUPS)."""
     seen: dict[str, int] = {}
-    for r in rungs[:1]:
+    for r in rungs:
         for per in r.counts.values():
             for g, c in per.items():
                 if c.tp + c.fn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tunegate import signals
@@ -49,6 +50,7 @@ def test_partial_match_counts() -> None:
     assert (c.tp, c.fp, c.fn) == (2, 2, 3)
     assert c.f1 == pytest.approx(2 * 2 / (2 * 2 + 2 + 3))
     assert ex.pair_counts({}, {}).f1 == 1.0  # nothing to find, nothing invented
+    assert ex.pair_counts({}, {}, answered=False).f1 == 0.0  # but prose is not an answer
     assert ex.pair_counts({"a": 1}, {}).f1 == 0.0
 
 
@@ -88,14 +90,26 @@ def test_item_and_micro_figures_through_the_public_api() -> None:
     assert m["knowledge.micro_f1"].value == pytest.approx(10 / 17)
     lo, hi = m["knowledge.micro_f1"].lo, m["knowledge.micro_f1"].hi
     assert lo <= 10 / 17 <= hi and lo < hi
-    # per top-level field, slots: e0 tp 1 fp 1 fn 1; e1 tp 1 fp 1; e2 {} against nothing
+    # per top-level field, slots: e0 tp 1 fp 1 fn 1; e1 tp 1 fp 1; e2 {} against prose: 0
     slots = scores.scores["knowledge.pair_f1.slots"].values
-    assert slots == pytest.approx({"e0": 2 / 4, "e1": 2 / 3, "e2": 1.0})
+    assert slots == pytest.approx({"e0": 2 / 4, "e1": 2 / 3, "e2": 0.0})
     assert m["knowledge.micro_f1.slots"].value == pytest.approx(4 / 7)  # tp 2, fp 2, fn 1
     assert scores.scores["knowledge.pair_f1.tags"].values == pytest.approx(
         {"e0": 1.0, "e1": 1.0, "e2": 0.0}
     )
     assert signals.primary_metric(task) == "knowledge.pair_f1"
+
+
+def test_micro_figures_when_one_side_is_empty() -> None:
+    ones = np.ones((1, 2))
+    nothing_produced = [ex.PairCounts(0, 0, 2), ex.PairCounts(0, 0, 1)]
+    got = {k: float(v[0]) for k, v in ex.micro(nothing_produced, ones).items()}
+    assert got == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    invented = [ex.PairCounts(0, 3, 0)]
+    got = {k: float(v[0]) for k, v in ex.micro(invented, np.ones((1, 1))).items()}
+    assert got == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    empty = [ex.PairCounts(0, 0, 0)]
+    assert float(ex.micro(empty, np.ones((1, 1)))["f1"][0]) == 1.0
 
 
 def test_paired_test_on_pair_f1() -> None:

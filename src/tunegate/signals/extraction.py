@@ -8,9 +8,10 @@ An array is scored as a set (`intents[] = "pin"`, order and position free) when 
 `uniqueItems` there or the task lists its path in `output.set_fields`; otherwise each element
 keeps its index (a set's repeated element counts once). Against the expected pairs:
 
-- `knowledge.pair_f1` per item (F1 of its pairs; 1.0 when both sides are empty), the per-item
-  score behind paired tests and a primary metric a task may name; `knowledge.pair_f1.<field>`
-  per top-level field (items whose expected object holds it);
+- `knowledge.pair_f1` per item (F1 of its pairs; 1.0 when both sides are empty, 0.0 when the
+  answer holds no JSON object), the per-item score behind paired tests and a primary metric a
+  task may name; `knowledge.pair_f1.<field>` per top-level field (items whose expected object
+  holds it);
 - `knowledge.micro_precision`, `knowledge.micro_recall`, `knowledge.micro_f1` pooled over all
   items (and `knowledge.micro_f1.<field>`), with item-bootstrap intervals.
 
@@ -117,18 +118,25 @@ class PairCounts:
     tp: int
     fp: int
     fn: int
+    answered: bool = True  # False: the answer held no JSON object
 
     @property
     def f1(self) -> float:
+        """F1 of the pairs; 1.0 when nothing was expected and an object with nothing was
+        produced, 0.0 for an answer with no JSON object."""
         denom = 2 * self.tp + self.fp + self.fn
+        if not self.answered:
+            return 0.0
         return 1.0 if denom == 0 else 2 * self.tp / denom
 
 
-def pair_counts(expected: Any, produced: Any, sets: Collection[str] = ()) -> PairCounts:
+def pair_counts(
+    expected: Any, produced: Any, sets: Collection[str] = (), answered: bool = True
+) -> PairCounts:
     """Matched, invented and missed pairs of one answer (multiset intersection)."""
     gold, pred = flatten(expected, sets), flatten(produced, sets)
     tp = sum((gold & pred).values())
-    return PairCounts(tp, sum(pred.values()) - tp, sum(gold.values()) - tp)
+    return PairCounts(tp, sum(pred.values()) - tp, sum(gold.values()) - tp, answered)
 
 
 def group_of(path: str, depth: int = 2) -> str:
@@ -158,13 +166,16 @@ def grouped_counts(
 def micro(counts: Sequence[PairCounts], w: np.ndarray) -> dict[str, np.ndarray]:
     """Pooled precision, recall and F1 under (B, n) item weights -> (B,) values each.
 
-    An empty pool (nothing expected, nothing produced) scores 1.0."""
+    An empty pool (nothing expected, nothing produced) scores 1.0; precision with nothing
+    produced, or recall with nothing expected, scores 0.0 otherwise (sklearn's zero_division=0).
+    """
     tp = w @ np.array([c.tp for c in counts], dtype=float)
     fp = w @ np.array([c.fp for c in counts], dtype=float)
     fn = w @ np.array([c.fn for c in counts], dtype=float)
+    empty = (tp + fp + fn) == 0
 
     def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        return np.divide(num, den, out=np.ones_like(den), where=den > 0)
+        return np.divide(num, den, out=empty.astype(float), where=den > 0)
 
     return {
         "precision": ratio(tp, tp + fp),
@@ -181,20 +192,20 @@ def _micro_metric(name: str, counts: list[PairCounts], part: str) -> Any:
 def measure(
     keys: Sequence[str],
     gold: Sequence[dict[str, Any]],
-    outs: Sequence[dict[str, Any]],
+    outs: Sequence[dict[str, Any] | None],
     fields: Sequence[str],
     sets: Collection[str] = (),
 ) -> SignalResult:
     """Pair F1 per item and per top-level field, and the pooled micro figures.
 
-    `gold`/`outs`: each item's expected and produced object ({} when the answer held none);
-    `fields`: the top-level fields to break down (each over the items whose expected object
-    holds it).
+    `gold`/`outs`: each item's expected and produced object (None when the answer held none:
+    its F1 is 0 even when nothing was expected); `fields`: the top-level fields to break down
+    (each over the items whose expected object holds it).
     """
     res = SignalResult()
     if not keys:
         return res
-    counts = [pair_counts(g, o, sets) for g, o in zip(gold, outs, strict=True)]
+    counts = [pair_counts(g, o, sets, o is not None) for g, o in zip(gold, outs, strict=True)]
     res.add(scored("knowledge.pair_f1", keys, [c.f1 for c in counts], binary=False))
     for part in ("precision", "recall", "f1"):
         res.metrics.append(_micro_metric(f"knowledge.micro_{part}", counts, part))
@@ -202,7 +213,10 @@ def measure(
         rows = [i for i, g in enumerate(gold) if f in g]
         if not rows:
             continue
-        fc = [pair_counts({f: gold[i][f]}, {f: outs[i].get(f)}, sets) for i in rows]
+        fc = [
+            pair_counts({f: gold[i][f]}, {f: (outs[i] or {}).get(f)}, sets, outs[i] is not None)
+            for i in rows
+        ]
         name = safe_name(f)
         res.add(
             scored(

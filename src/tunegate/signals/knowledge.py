@@ -201,11 +201,12 @@ def _json_result(
 ) -> tuple[SignalResult, list[bool]]:
     keys = item_keys(items)
     gold = [expected_object(it.expected) for it in items]
-    outs = [lenient_json(it.text) or {} for it in items]
+    parsed = [lenient_json(it.text) for it in items]
+    outs = [p or {} for p in parsed]
     fields = json_fields(schema, gold)
     res = SignalResult()
     sets = extraction.set_paths(schema, set_fields)
-    res.extend(extraction.measure(keys, gold, outs, [f.name for f in fields], sets))
+    res.extend(extraction.measure(keys, gold, parsed, [f.name for f in fields], sets))
     judged: list[list[float]] = [[] for _ in items]
     judged_exact: list[list[float]] = [[] for _ in items]
     text_ok: list[list[bool]] = [[] for _ in items]

@@ -76,6 +76,8 @@ def test_per_field_f1_with_intervals_per_rung() -> None:
     assert "1 invented" in html and "0 invented" in html
     assert "&lt;b&gt;x&lt;/b&gt;" not in html  # invented keys are counted, not listed
     assert re.search(r"0\.750<br><span class=\"ci\">\[0\.\d+, 1\.000\] n=4", html)
+    date_row = re.search(r"<tr><td>slots.date</td>(.*?)</tr>", html)
+    assert date_row and re.findall(r"n=(\d+)", date_row.group(1)) == ["2", "2"]  # e0, e1
 
 
 def test_where_rungs_differ_and_the_error_view() -> None:

@@ -209,13 +209,14 @@ def section(task: Task, schema: dict[str, Any] | None, outputs: Sequence[RungOut
                 continue
             if ci is not None:
                 table.setdefault(group, {})[r.rung] = ci[0]
-            cells.append(_cell(ci, len(counts)))
+            cells.append(_cell(ci, sum(1 for c in counts if c.tp + c.fp + c.fn)))
         rows.append(f"<tr><td>{e(group)}</td>{''.join(cells)}</tr>")
     head = "".join(f"<th>{e(r.rung)}</th>" for r in rungs)
     parts = [
         "<h2>Per-field F1</h2>",
         '<p class="muted">Micro-F1 over the (key, value) pairs of each field, pooled over the '
-        "items, [95% CI] by item bootstrap; values compared case-, space- and "
+        "items, [95% CI] by item bootstrap, n the items that expect or produce the key; values "
+        "compared case-, space- and "
         "punctuation-free; arrays marked uniqueItems (or output.set_fields) as sets. The last "
         "row counts values produced under keys no expected answer has.</p>",
         f'<div class="wide"><table><tr><th>field</th>{head}</tr>{"".join(rows)}</table></div>',

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tunegate.outputs import Metric
 from tunegate.signals.parse import normalize_text
 from tunegate.signals.scores import SignalResult, metric_of, safe_name, scored
 from tunegate.signals.stats import bootstrap_weighted_ci
@@ -166,16 +167,18 @@ def grouped_counts(
 def micro(counts: Sequence[PairCounts], w: np.ndarray) -> dict[str, np.ndarray]:
     """Pooled precision, recall and F1 under (B, n) item weights -> (B,) values each.
 
-    An empty pool (nothing expected, nothing produced) scores 1.0; precision with nothing
-    produced, or recall with nothing expected, scores 0.0 otherwise (sklearn's zero_division=0).
+    An empty pool (nothing expected, nothing produced) is NaN: a bootstrap resample that draws
+    none of a rare key's items drops out of its interval instead of counting as perfect.
+    Otherwise precision with nothing produced, or recall with nothing expected, is 0.0
+    (sklearn's zero_division=0).
     """
     tp = w @ np.array([c.tp for c in counts], dtype=float)
     fp = w @ np.array([c.fp for c in counts], dtype=float)
     fn = w @ np.array([c.fn for c in counts], dtype=float)
-    empty = (tp + fp + fn) == 0
+    fill = np.where((tp + fp + fn) == 0, np.nan, 0.0)
 
     def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        return np.divide(num, den, out=empty.astype(float), where=den > 0)
+        return np.divide(num, den, out=fill.copy(), where=den > 0)
 
     return {
         "precision": ratio(tp, tp + fp),
@@ -184,7 +187,10 @@ def micro(counts: Sequence[PairCounts], w: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _micro_metric(name: str, counts: list[PairCounts], part: str) -> Any:
+def _micro_metric(name: str, counts: list[PairCounts], part: str) -> Metric | None:
+    """A pooled figure with its bootstrap interval; None when the pool is empty."""
+    if not any(c.tp + c.fp + c.fn for c in counts):
+        return None
     ci = bootstrap_weighted_ci(len(counts), lambda w: micro(counts, w)[part])
     return metric_of(name, ci, len(counts))
 
@@ -208,7 +214,9 @@ def measure(
     counts = [pair_counts(g, o, sets, o is not None) for g, o in zip(gold, outs, strict=True)]
     res.add(scored("knowledge.pair_f1", keys, [c.f1 for c in counts], binary=False))
     for part in ("precision", "recall", "f1"):
-        res.metrics.append(_micro_metric(f"knowledge.micro_{part}", counts, part))
+        m = _micro_metric(f"knowledge.micro_{part}", counts, part)
+        if m is not None:
+            res.metrics.append(m)
     for f in fields:
         rows = [i for i, g in enumerate(gold) if f in g]
         if not rows:
@@ -226,5 +234,7 @@ def measure(
                 binary=False,
             )
         )
-        res.metrics.append(_micro_metric(f"knowledge.micro_f1.{name}", fc, "f1"))
+        m = _micro_metric(f"knowledge.micro_f1.{name}", fc, "f1")
+        if m is not None:
+            res.metrics.append(m)
     return res

@@ -44,6 +44,19 @@ def test_init_from_malformed_data_names_line(tmp_path: Path) -> None:
     assert not (tmp_path / "t" / "tunegate.yaml").exists()
 
 
+def test_init_from_targets_that_cannot_share_a_schema_is_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    rows = ['{"text": "a", "output": {"intent": "x"}}', '{"text": "b", "output": "just x"}']
+    data.write_text("\n".join(rows * 2) + "\n")
+    proc = tunegate("init", str(tmp_path / "t"), "--from", str(data))
+    assert_one_line_error(
+        proc,
+        "d.jsonl: no schema can be drawn: targets mix types at (top level): "
+        "object in 2 rows (line 1, line 3), string in 2 rows (line 2, line 4)",
+    )
+    assert not (tmp_path / "t").exists()
+
+
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "tunegate.yaml").write_text("name: t\n")

@@ -44,6 +44,30 @@ def test_json_targets_get_a_draft_schema(tmp_path: Path) -> None:
     assert task.output.stratify == "category"
 
 
+def test_slot_filling_draft_lists_every_slot_seen(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    slots = [{"city": "Paris"}, {"city": "Rome", "date": "today"}, {}, {"artist": "Nina"}]
+    rows = [
+        {"text": f"m{i}", "output": {"intent": ["Book", "Play"][i % 2], "slots": slots[i % 4]}}
+        for i in range(20)
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task, _ = load_task(init_task(tmp_path / "t", data))
+    schema = task.output.json_schema
+    assert schema is not None
+    assert schema["properties"]["slots"] == {
+        "type": "object",
+        "properties": {
+            "artist": {"type": "string", "maxLength": 8},
+            "city": {"type": "string", "enum": ["Paris", "Rome"]},  # 2 values over 10 rows
+            "date": {"type": "string", "maxLength": 10},
+        },
+        "required": [],
+        "additionalProperties": False,
+        "maxProperties": 2,
+    }
+
+
 def test_label_column_inferred_from_csv(tmp_path: Path) -> None:
     data = tmp_path / "d.csv"
     data.write_text("text,category\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(30)))

@@ -9,11 +9,13 @@ source counts once.
 
 The split is fixed: folds 0-17 train, folds 18-19 test (the data set's "large" setting, one of
 its ten test pairs), minus the test rows whose text is also in train (2 in banking: exact
-train/test leakage). Also written: schema.json beside tunegate.yaml (the domain's intent and
-slot names from ontology.json; committed) and data/docs/ontology.md (each intent and slot with
-its description, for the retrieval rung). --src names the nlupp folder; by default
+train/test leakage). Also written: schema.json beside tunegate.yaml (committed), the draft
+`tunegate init --from` draws from the train targets (`tunegate.data.schema_infer`: the intents
+seen as an enum with `uniqueItems`, every slot name seen as an optional property, no others),
+checked to accept every test target and to name exactly the ontology's intents and slots; and
+data/docs/ontology.md (each intent and slot with its description, for the retrieval rung). --src names the nlupp folder; by default
 $TUNEGATE_DATASETS/nlupp, else ../shared/datasets/nlupp beside the repository. The data stays
-there: data/ is git-ignored. Stdlib only; re-running it writes the same bytes.
+there: data/ is git-ignored. Re-running it writes the same bytes.
 """
 
 from __future__ import annotations
@@ -53,26 +55,21 @@ def target(example: dict) -> dict:
     }
 
 
-def schema(intents: list[str], slots: list[str]) -> dict:
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "NLU++ intents and slots",
-        "type": "object",
-        "properties": {
-            "intents": {
-                "type": "array",
-                "items": {"type": "string", "enum": intents},
-                "uniqueItems": True,
-            },
-            "slots": {
-                "type": "object",
-                "properties": {s: {"type": "string", "minLength": 1} for s in slots},
-                "additionalProperties": False,
-            },
-        },
-        "required": ["intents", "slots"],
-        "additionalProperties": False,
-    }
+def schema(train: list[dict], test: list[dict], intents: list[str], slots: list[str]) -> dict:
+    """The schema inferred from the train targets, checked against the test targets and the
+    ontology (a mismatch stops the conversion: the example would measure the wrong contract)."""
+    from tunegate.data.schema_infer import infer_schema, validate_all
+
+    drawn = infer_schema([(f"train row {i}", r["annotation"]) for i, r in enumerate(train, 1)])
+    broken = validate_all(
+        drawn, [(f"test row {i}", r["annotation"]) for i, r in enumerate(test, 1)]
+    )
+    if broken:
+        sys.exit(f"the inferred schema rejects {len(broken)} test targets, e.g. {broken[0]}")
+    props = drawn["properties"]
+    if props["intents"]["items"]["enum"] != intents or list(props["slots"]["properties"]) != slots:
+        sys.exit("the train targets do not use exactly the ontology's intents and slots")
+    return {"$schema": drawn.pop("$schema"), "title": "NLU++ intents and slots", **drawn}
 
 
 def ontology_md(ontology: dict, intents: list[str], slots: list[str], domain: str) -> str:
@@ -92,6 +89,7 @@ def convert(
     slots = sorted(k for k, v in ontology["slots"].items() if in_domain(v, domain))
     counts = {}
     train_texts: set[str] = set()
+    written: dict[str, list[dict]] = {}
     for split, folds in (("train", TRAIN_FOLDS), ("test", TEST_FOLDS)):
         rows = []
         for fold in folds:
@@ -104,10 +102,12 @@ def convert(
         else:  # a test message that is also in train would measure memory: leave it out
             counts["dropped"] = sum(r["text"] in train_texts for r in rows)
             rows = [r for r in rows if r["text"] not in train_texts]
+        written[split] = rows
         lines = [json.dumps(r, ensure_ascii=False) for r in rows]
         write_atomic(out / f"{split}.jsonl", "\n".join(lines) + "\n")
         counts[split] = len(rows)
-    write_atomic(schema_out, json.dumps(schema(intents, slots), indent=2) + "\n")
+    drawn = schema(written["train"], written["test"], intents, slots)
+    write_atomic(schema_out, json.dumps(drawn, indent=2) + "\n")
     write_atomic(out / "docs" / "ontology.md", ontology_md(ontology, intents, slots, domain))
     return counts
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import yaml
 
 from tunegate import atomic
 from tunegate.data.load import detect_shape, read_rows
+from tunegate.data.schema_infer import infer_schema
 from tunegate.errors import TunegateError
 from tunegate.spec import TASK_FILE, parse_task
 
@@ -89,44 +89,6 @@ def _q(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _draft_schema(values: list[dict[str, Any]]) -> dict[str, Any]:
-    """A JSON Schema covering the objects seen: types per key, enums for few-valued strings."""
-    keys: Counter[str] = Counter()
-    seen: dict[str, list[Any]] = {}
-    for v in values:
-        for k, x in v.items():
-            keys[k] += 1
-            seen.setdefault(k, []).append(x)
-    props: dict[str, Any] = {}
-    for k, xs in seen.items():
-        types = {type(x).__name__ for x in xs if x is not None}
-        if types <= {"str"}:
-            distinct = set(xs) - {None}
-            if 1 < len(distinct) <= 30 and len(distinct) * 5 <= len(xs):
-                props[k] = {"type": "string", "enum": sorted(distinct)}
-            else:
-                props[k] = {"type": "string"}
-        elif types <= {"int", "bool"} and "bool" in types:
-            props[k] = {"type": "boolean"}
-        elif types <= {"int"}:
-            props[k] = {"type": "integer"}
-        elif types <= {"int", "float"}:
-            props[k] = {"type": "number"}
-        elif types <= {"list"}:
-            props[k] = {"type": "array"}
-        elif types <= {"dict"}:
-            props[k] = {"type": "object"}
-        else:
-            props[k] = {}
-    required = [k for k, c in keys.items() if c == len(values)]
-    return {
-        "type": "object",
-        "properties": props,
-        "required": required,
-        "additionalProperties": False,
-    }
-
-
 def _as_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -136,17 +98,21 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-def _output_block(targets: list[Any], field: str) -> tuple[str, str]:
-    """The `output:` block and the primary target line, inferred from the targets seen."""
+def _output_block(targets: list[Any], lines: list[int], field: str) -> tuple[str, str]:
+    """The `output:` block and the primary target line, inferred from the targets seen.
+
+    Targets that are JSON objects get a draft schema (`tunegate.data.schema_infer`); when some
+    are objects and others not, no schema can be drawn and the error names the rows.
+    """
     parsed = [_as_json(t) for t in targets]
-    if parsed and all(isinstance(p, dict) for p in parsed):
-        schema = _draft_schema(parsed)
+    if any(isinstance(p, dict) for p in parsed):
+        schema = infer_schema([(f"line {n}", p) for n, p in zip(lines, parsed, strict=True)])
         dumped = yaml.safe_dump({"schema": schema}, sort_keys=False, allow_unicode=True, width=100)
         block = f"  type: json\n  field: {field}\n"
         enums = [k for k, p in schema["properties"].items() if "enum" in p]
         if enums:
             block += f"  stratify: {enums[0]}         # the split keeps this field's balance\n"
-        block += "  # A draft drawn from the data: review it.\n"
+        block += "  # A draft drawn from the data (every target satisfies it): review it.\n"
         block += "".join(f"  {line}\n" for line in dumped.splitlines())
         return block, "min_accuracy: 0.8           # mean field accuracy"
     texts = [str(t) for t in targets]
@@ -164,9 +130,10 @@ def _output_block(targets: list[Any], field: str) -> tuple[str, str]:
 
 def infer_task(data: Path, folder: Path) -> str:
     """A starter task file's text drawn from a data file."""
-    rows = []
-    for _, row in read_rows(data):
+    rows, lines = [], []
+    for line, row in read_rows(data):
         rows.append(row)
+        lines.append(line)
         if len(rows) >= _MAX_ROWS:
             break
     if not rows:
@@ -183,10 +150,15 @@ def infer_task(data: Path, folder: Path) -> str:
             if shape == "openai"
             else ("conversations", "from", "value", "gpt")
         )
-        targets = [t[text] for r in rows for t in r.get(key, [])[-1:] if str(t.get(role)) == answer]
+        found = [
+            (n, t[text])
+            for n, r in zip(lines, rows, strict=True)
+            for t in r.get(key, [])[-1:]
+            if str(t.get(role)) == answer
+        ]
         inputs, user, field = ["input"], "{input}", "output"
     elif shape == "alpaca":
-        targets = [r.get("output") for r in rows]
+        found = [(n, r.get("output")) for n, r in zip(lines, rows, strict=True)]
         inputs, user, field = ["instruction", "input"], "{instruction}\n\n{input}", "output"
     else:
         columns = list(rows[0])
@@ -199,9 +171,12 @@ def infer_task(data: Path, folder: Path) -> str:
             raise TunegateError(
                 f"only one column ({field!r}); need input and output columns", str(data)
             )
-        targets = [r.get(field) for r in rows]
+        found = [(n, r.get(field)) for n, r in zip(lines, rows, strict=True)]
         user = "\n".join(f"{c}: {{{c}}}" for c in inputs) if len(inputs) > 1 else f"{{{inputs[0]}}}"
-    output, primary = _output_block(targets, field)
+    try:
+        output, primary = _output_block([t for _, t in found], [n for n, _ in found], field)
+    except TunegateError as exc:
+        raise TunegateError(exc.message, str(data)) from exc
     return STARTER.format(
         folder=folder,
         name=_q(name),

@@ -88,8 +88,32 @@ class OutputSpec(_Strict):
         description="For `json`: a field whose value stratifies the split (e.g. category).",
     )
     max_tokens: int = Field(default=128, gt=0, description="Longest output to generate, in tokens.")
+    set_fields: list[str] = Field(
+        default_factory=list,
+        description="For `json`: dotted paths (e.g. `intents`, `order.tags`) whose arrays are "
+        "scored as sets, order free; the schema's `uniqueItems` arrays always are.",
+    )
+    primary_metric: str | None = Field(
+        default=None,
+        description="The figure that ranks rungs (and leads the paired tests), one of "
+        "PRIMARY_METRICS for the output type, e.g. `knowledge.pair_f1` for extraction. Omitted: "
+        "knowledge.accuracy (label), knowledge.field_accuracy (json), knowledge.similarity (text).",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# Figures a task may rank rungs by: each is a mean of per-item scores, so it has paired tests.
+PRIMARY_METRICS = {
+    "label": ("knowledge.accuracy", "knowledge.accuracy_strict"),
+    "json": (
+        "knowledge.field_accuracy",
+        "knowledge.field_exact",
+        "knowledge.all_fields",
+        "knowledge.pair_f1",
+    ),
+    "text": ("knowledge.similarity", "knowledge.token_f1", "knowledge.exact_match"),
+}
 
 
 class Targets(_Strict):
@@ -326,6 +350,13 @@ class Task(_Strict):
             raise ValueError("output.type is json: give output.schema or output.schema_file")
         if self.output.json_schema is not None and self.output.schema_file is not None:
             raise ValueError("give only one of output.schema and output.schema_file")
+        known = PRIMARY_METRICS[self.output.type]
+        if self.output.primary_metric is not None and self.output.primary_metric not in known:
+            raise ValueError(
+                f"output.primary_metric {self.output.primary_metric!r} is not a "
+                f"{self.output.type} figure{_suggest(self.output.primary_metric, known)}; "
+                f"expected one of {', '.join(known)}"
+            )
         return self
 
 

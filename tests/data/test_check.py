@@ -161,6 +161,29 @@ def test_json_parse_errors_schema_violations_and_key_drift(tmp_path: Path) -> No
     assert violations.status == "fail"  # 5 of 210 rows is over 1%
 
 
+def test_targets_that_mix_types_at_one_key_are_counted_with_lines(tmp_path: Path) -> None:
+    train = rows(150, 1)
+    for i in (4, 9):  # lines 5 and 10: urgency an object, not a string
+        train[i]["ticket"] = {"category": "billing", "urgency": {"level": "high"}}
+    train[11]["ticket"] = {"category": 3, "urgency": "low"}  # line 12: a number
+    test = rows(60, 2)
+    test[0]["ticket"] = {"category": "setup", "urgency": None}  # null is not a type clash
+    report = check(make_task(tmp_path, train, test))
+    mixed = report.item("json.mixed_types")
+    assert mixed.rows == ["train.jsonl:5", "train.jsonl:10", "train.jsonl:12"]
+    assert mixed.details == {
+        "keys": {"category": {"string": 209, "number": 1}, "urgency": {"string": 207, "object": 2}}
+    }
+    assert mixed.status == "fail"  # 3 of 210 rows is over 1%
+    assert mixed.reason.startswith(
+        "3 of 210 rows hold a value whose JSON type differs from the other rows' at the same key; "
+        "category: string in 209 rows (train.jsonl:1, train.jsonl:2, train.jsonl:3, ...), "
+        "number in 1 row (train.jsonl:12); urgency: string in 207 rows"
+    )
+    clean = check(make_task(tmp_path / "clean", rows(150, 1), rows(60, 2)))
+    assert clean.item("json.mixed_types").status == "ok"
+
+
 def test_label_balance_singletons_unseen_and_invalid_labels(tmp_path: Path) -> None:
     rng = random.Random(5)
     labels = ["common"] * 60 + ["rare"] * 2 + ["once"] + ["other"] * 40

@@ -176,3 +176,38 @@ def test_any_json_object_and_labels_on_the_embedded_model(embedded_gen: LocalGen
         for q in queries
     ]
     assert all(g.text in LABELS for g in embedded_gen.generate(reqs))
+
+
+def test_an_inferred_schema_bounds_what_decoding_may_write(grammars: Grammars) -> None:
+    """The bounds a draft schema draws from the data (maxItems, maxProperties, maxLength) are
+    enforced by the grammar decoding uses, so a model that repeats an element, fills every
+    optional key or writes digits forever is stopped; uniqueItems is not enforced."""
+    from tunegate.data.schema_infer import infer_schema
+
+    rows = [
+        {"intents": ["pin", "card"][: 1 + i % 2], "slots": {"date": "today"} if i % 3 else {}}
+        for i in range(12)
+    ] + [{"intents": [], "slots": {"amount": "20 pounds", "name": "Ann"}}]
+    schema = infer_schema([(str(i), r) for i, r in enumerate(rows)])
+
+    def unbounded(s: Any) -> Any:
+        drop = ("maxItems", "maxProperties", "maxLength")
+        return (
+            {k: unbounded(v) for k, v in s.items() if k not in drop} if isinstance(s, dict) else s
+        )
+
+    def accepts(sch: dict[str, Any], text: str) -> bool:
+        matcher = grammars.matcher(Constraint(json_schema=sch))
+        return bool(matcher.accept_string(text)) and bool(matcher.is_completed())
+
+    ok = '{"intents": ["pin", "card"], "slots": {"amount": "20 pounds", "name": "Ann"}}'
+    too_long = [
+        '{"intents": ["pin", "pin", "pin"], "slots": {}}',  # maxItems 2
+        '{"intents": [], "slots": {"amount": "1", "date": "2", "name": "3"}}',  # maxProperties 2
+        '{"intents": [], "slots": {"date": "' + "1" * 11 + '"}}',  # maxLength 10 ("today" x2)
+    ]
+    assert accepts(schema, ok) and not accepts(schema, ok[:-1])  # whole answers only
+    assert accepts(schema, '{"intents": ["pin", "pin"], "slots": {}}')  # a repeat gets through
+    for text in too_long:
+        assert not accepts(schema, text), text
+        assert accepts(unbounded(schema), text), text

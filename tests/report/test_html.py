@@ -89,6 +89,15 @@ def test_the_readiness_and_failures_sections(built_report: Any) -> None:
     assert "issue_type: unexpected field" in section or "not a JSON object" in section
 
 
+def test_the_per_field_section_of_a_json_task(built_report: Any) -> None:
+    result, page, _ = built_report
+    section = page[page.index("<h2>Per-field F1</h2>") :]
+    for r in result.gathered.diagnose.rungs:
+        assert f"<th>{e(r.rung)}</th>" in section
+    assert "<tr><td>category</td>" in section
+    assert "Where the rungs differ most" in section
+
+
 def test_json_holds_the_decision_and_evidence(built_report: Any) -> None:
     result, _, payload = built_report
     assert payload["decision"]["verdict"] == result.decision.verdict

@@ -129,3 +129,35 @@ def test_label_valid_rates_strict_and_lenient() -> None:
     assert m["format.valid_label"] == (2 / 4, 4)
     assert m["format.valid_label_lenient"] == (3 / 4, 4)
     assert m["format.sample_agreement"][0] == pytest.approx(2 / 3)
+
+
+def test_duplicate_keys_outside_keys_and_wrong_types_are_format_failures() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "intent": {"enum": ["a", "b"]},
+            "slots": {
+                "type": "object",
+                "properties": {"date": {"type": "string"}, "n": {"type": "integer"}},
+                "additionalProperties": False,
+            },
+        },
+        "required": ["intent", "slots"],
+        "additionalProperties": False,
+    }
+    exp = json.dumps({"intent": "a", "slots": {"date": "today"}})
+    outs = [
+        ItemOutput("e0", exp, exp),
+        ItemOutput("e1", exp, '{"intent": "a", "slots": {"date": "x", "date": "today"}}'),
+        ItemOutput("e2", exp, '{"intent": "a", "slots": {"date": "today", "123": "123"}}'),
+        ItemOutput("e3", exp, '{"intent": "a", "slots": {"date": 5, "n": "two"}}'),
+        ItemOutput("e4", exp, "not json"),
+    ]
+    m = by_name(fmt.measure("json", schema, outs))
+    # e1 parses and its last value satisfies the schema, but a repeated key is not valid
+    assert m["format.parse"] == (4 / 5, 5)
+    assert m["format.schema_valid"] == (1 / 5, 5)  # e0 only
+    assert m["format.schema_valid_lenient"] == (1 / 5, 5)
+    assert m["format.duplicate_keys"] == (1 / 4, 4)  # of the parsed outputs
+    assert m["format.keys_outside_schema"] == (1 / 4, 4)  # e2's nested "123"
+    assert m["format.wrong_type"] == (1 / 4, 4)  # e3 (two wrong values, one item)

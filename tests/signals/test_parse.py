@@ -11,8 +11,10 @@ from tunegate.signals.parse import (
     extract_label,
     json_fields,
     lenient_json,
+    lenient_json_checked,
     normalize_value,
     strict_json,
+    strict_json_checked,
 )
 
 
@@ -85,3 +87,16 @@ def test_cached_encoder_embeds_each_text_once() -> None:
     second = enc.encode(["bb", "ccc"])
     assert calls == [["a", "bb"], ["ccc"]]
     assert first[:, 0].tolist() == [1, 2, 1] and second[:, 0].tolist() == [2, 3]
+
+
+def test_duplicate_keys_are_found_while_parsing_at_any_depth() -> None:
+    text = '{"intent": "RateBook", "slots": {"1234": "1234", "1234": "x"}, "intent": "Play"}'
+    ok, value, dups = strict_json_checked(text)
+    assert ok and value["intent"] == "Play"  # what Python keeps: the last one
+    assert dups == ["1234", "intent"]  # inner objects are built first
+    assert strict_json_checked('{"a": {"a": 1}}')[2] == []  # same name, two objects
+    obj, dups = lenient_json_checked('Sure: ```json\n{"a": 1, "a": 2}\n```')
+    assert obj == {"a": 2} and dups == ["a"]
+    obj, dups = lenient_json_checked('Answer {"b": 1, "b": 1} then')
+    assert obj == {"b": 1} and dups == ["b"]
+    assert lenient_json_checked("no json") == (None, [])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunegate.data.examples import Example, input_text, stratum
+from tunegate.data.schema_infer import Conflict, type_conflicts
 from tunegate.spec import Task
 
 
@@ -99,6 +100,24 @@ def json_findings(rows: Sequence[Example], schema: dict[str, Any]) -> JsonFindin
             if missing or extra or renamed:
                 found.drift_rows.append(i)
     return found
+
+
+def mixed_types(rows: Sequence[Example], locate: Callable[[Example], str]) -> list[Conflict]:
+    """Keys whose values are of different JSON types across the targets (`slots.date` a string
+    in most rows, an object in two), each with the rows per type (`locate` names a row)."""
+    located = []
+    for ex in rows:
+        try:
+            located.append((locate(ex), json.loads(ex.target)))
+        except ValueError:
+            continue  # blank or not JSON: counted elsewhere
+    return type_conflicts(located)
+
+
+def minority_rows(conflicts: Sequence[Conflict], order: Sequence[str]) -> list[str]:
+    """The rows holding a less common type at any conflicting key, in `order`."""
+    flagged = {w for c in conflicts for w in c.minority()}
+    return [w for w in order if w in flagged]
 
 
 @dataclass

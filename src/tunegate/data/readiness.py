@@ -139,6 +139,13 @@ RULES = {
         "{drift}",
         "broken_share",
     ),
+    "json.mixed_types": Rule(
+        "targets that mix types at one key",
+        "rows",
+        "hold a value whose JSON type differs from the other rows' at the same key",
+        "{mixed}",
+        "broken_share",
+    ),
     "labels.invalid": Rule(
         "labels outside output.labels",
         "rows",
@@ -298,6 +305,17 @@ def json_items(items: Items, rows: list[Example], schema: dict[str, Any]) -> Non
         f"{kind} {', '.join(f'{k} x{n}' for k, n in c.items())}" for kind, c in drift.items() if c
     )
     items.count("json.key_drift", [rows[i] for i in found.drift_rows], len(rows), drift)
+    mixed_type_items(items, rows)
+
+
+def mixed_type_items(items: Items, rows: list[Example]) -> None:
+    conflicts = quality.mixed_types(rows, lambda ex: where(items.folder, ex))
+    more = f"; and {len(conflicts) - 3} more keys" if len(conflicts) > 3 else ""
+    items.fill["mixed"] = "; ".join(c.describe() for c in conflicts[:3]) + more
+    by_where = {where(items.folder, ex): ex for ex in rows}
+    flagged = [by_where[w] for w in quality.minority_rows(conflicts, list(by_where))]
+    details = {c.path: {t: len(rs) for t, rs in c.rows.items()} for c in conflicts}
+    items.count("json.mixed_types", flagged, len(rows), {"keys": details})
 
 
 def label_items(items: Items, task: Task, train: list[Example], test: list[Example]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from tunegate.decide import Decision, Status
 from tunegate.ladder.result import RungResult
 from tunegate.outputs import Metric
-from tunegate.report import search
+from tunegate.report import fields, search
 from tunegate.report.failures import RungFailures
 from tunegate.report.gather import Gathered
 from tunegate.report.plots import Plot
@@ -392,6 +392,7 @@ def render(v: ReportView) -> str:
         '<p class="muted">Each figure: value, [95% CI], n. A target is met when the whole '
         "interval meets it, may be met when only the value does.</p>",
         _rung_table(v),
+        fields.section(g.task, g.schema, [r.outputs for r in g.diagnose.rungs]),
         distill_section(g.distill),
         "<h2>Plots</h2>",
         _plots(v.plots),

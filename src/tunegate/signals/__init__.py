@@ -9,7 +9,8 @@ Metric names (`<field>`/`<key>` are JSON keys made name-safe; "low" = lower is b
 - errors.rate (low)
 - format: json -> format.parse, format.parse_lenient, format.schema_valid,
   format.schema_valid_lenient, format.keys_missing, format.keys_extra, format.keys_renamed (low;
-  share of parsed outputs with at least one), format.key_missing.<key>,
+  share of parsed outputs with at least one), format.duplicate_keys, format.keys_outside_schema
+  (any depth), format.wrong_type (any depth) (low; share of parsed outputs), format.key_missing.<key>,
   format.key_renamed.<key>, format.key_extra.<key> (low; per key, the 10 most frequent extra
   keys); label -> format.valid_label, format.valid_label_lenient; text -> format.nonempty;
   with repeated samples -> format.sample_agreement (+ format.sample_key_agreement for json)
@@ -17,7 +18,9 @@ Metric names (`<field>`/`<key>` are JSON keys made name-safe; "low" = lower is b
   json -> knowledge.field_accuracy (mean normalized field accuracy per item),
   knowledge.field_exact, knowledge.all_fields, knowledge.field_accuracy.<field>,
   knowledge.field_exact.<field>, knowledge.macro_f1.<field> (enum fields),
-  knowledge.token_f1.<field>, knowledge.similarity.<field> (free-text fields);
+  knowledge.token_f1.<field>, knowledge.similarity.<field> (free-text fields),
+  knowledge.pair_f1 (per item), knowledge.micro_precision, knowledge.micro_recall,
+  knowledge.micro_f1, knowledge.pair_f1.<field>, knowledge.micro_f1.<field> (signals.extraction);
   text -> knowledge.exact_match, knowledge.token_f1, knowledge.similarity;
   with docs_text and inputs -> knowledge.doc_dependent_share, knowledge.error_rate.doc_dependent,
   knowledge.error_rate.other (low), knowledge.doc_error_share (low); json also per field
@@ -84,9 +87,9 @@ TARGET_METRICS: dict[str, dict[str, str]] = {
 
 
 def primary_metric(task: Task) -> str:
-    """The figure that ranks rungs: accuracy (label), mean field accuracy (json), similarity
-    (text)."""
-    return PRIMARY[task.output.type]
+    """The figure that ranks rungs: the task's `output.primary_metric`, else accuracy (label),
+    mean field accuracy (json), similarity (text)."""
+    return task.output.primary_metric or PRIMARY[task.output.type]
 
 
 @dataclass
@@ -159,6 +162,7 @@ def score(
                 embedder=enc,
                 docs_text=docs_text,
                 inputs=inputs,
+                set_fields=task.output.set_fields,
             )
         )
         res.extend(style.measure(kind, schema, items, style_refs=style_refs, embedder=enc))

@@ -4,7 +4,9 @@ JSON outputs: strict parse (the whole output is JSON), lenient parse (``` fences
 first JSON object taken), schema validity under each, and key drift counted per key: missing
 keys, extra keys, and renamed keys (an extra key standing for a missing one, such as
 "priority" for "urgency", found by the names' spelling and meaning, the value's fit to the
-missing key's schema, and position). Label outputs: the valid-label rate, strict (the output is
+missing key's schema, and position). An object that repeats a key (caught while parsing; Python
+would keep the last value) is never schema-valid and counts in `format.duplicate_keys`; keys the
+schema forbids and values of the wrong JSON type are counted at any depth. Label outputs: the valid-label rate, strict (the output is
 exactly a label) and lenient (a label is named). With repeated samples at temperature > 0:
 agreement of the answers.
 """
@@ -28,7 +30,8 @@ from tunegate.signals.parse import (
     expected_object,
     json_type,
     lenient_json,
-    strict_json,
+    lenient_json_checked,
+    strict_json_checked,
 )
 from tunegate.signals.scores import SignalResult, item_keys, safe_name, scored
 
@@ -189,15 +192,17 @@ def _json_result(
 
     validator = jsonschema.Draft202012Validator(schema or {})
     keys = item_keys(items)
-    strict = [strict_json(it.text) for it in items]
-    lenient = [lenient_json(it.text) for it in items]
+    strict = [strict_json_checked(it.text) for it in items]
+    lenient = [lenient_json_checked(it.text) for it in items]
     res = SignalResult()
-    res.add(scored("format.parse", keys, [ok for ok, _ in strict], binary=True))
-    res.add(scored("format.parse_lenient", keys, [o is not None for o in lenient], binary=True))
-    valid = [ok and validator.is_valid(v) for ok, v in strict]
+    res.add(scored("format.parse", keys, [ok for ok, _, _ in strict], binary=True))
+    res.add(scored("format.parse_lenient", keys, [o is not None for o, _ in lenient], binary=True))
+    # an object that repeats a key is not valid, whatever Python kept of it
+    valid = [ok and not d and validator.is_valid(v) for ok, v, d in strict]
     res.add(scored("format.schema_valid", keys, valid, binary=True))
-    valid_l = [o is not None and validator.is_valid(o) for o in lenient]
+    valid_l = [o is not None and not d and validator.is_valid(o) for o, d in lenient]
     res.add(scored("format.schema_valid_lenient", keys, valid_l, binary=True))
+    res.extend(_contract_breaks(keys, lenient, validator))
 
     drift = key_drift(items, schema, embedder)
     pk = list(drift.per_item)
@@ -220,6 +225,33 @@ def _json_result(
             used.add(metric)
             res.add(scored(metric, pk, [name in d.extra for d in per], **low))
     return res
+
+
+def _contract_breaks(
+    keys: Sequence[str], lenient: Sequence[tuple[dict[str, Any] | None, list[str]]], validator: Any
+) -> SignalResult:
+    """Per parsed output: a key repeated in one object, a key the schema does not allow (at any
+    depth, by `additionalProperties: false`), a value of the wrong JSON type (at any depth)."""
+    res = SignalResult()
+    parsed = [(k, o, d) for k, (o, d) in zip(keys, lenient, strict=True) if o is not None]
+    pk = [k for k, _, _ in parsed]
+    low: dict[str, Any] = {"binary": True, "higher_is_better": False}
+    res.add(scored("format.duplicate_keys", pk, [bool(d) for _, _, d in parsed], **low))
+    rules = [{e.validator for e in _all_errors(validator, o)} for _, o, _ in parsed]
+    outside = ["additionalProperties" in r or "unevaluatedProperties" in r for r in rules]
+    res.add(scored("format.keys_outside_schema", pk, outside, **low))
+    res.add(scored("format.wrong_type", pk, ["type" in r for r in rules], **low))
+    return res
+
+
+def _all_errors(validator: Any, obj: Any) -> list[Any]:
+    """Every schema error, the ones inside anyOf/oneOf branches included."""
+    out, todo = [], list(validator.iter_errors(obj))
+    while todo:
+        e = todo.pop()
+        out.append(e)
+        todo.extend(e.context or [])
+    return out
 
 
 def _canonical_json(text: str) -> tuple[str, str]:

@@ -3,8 +3,10 @@
 JSON outputs: per-field accuracy, exact and normalized (case, whitespace and punctuation
 aside; lists order-free), and their mean per item (`knowledge.field_accuracy`, the primary
 figure); macro-F1 and a confusion matrix for enum fields; token F1 and embedding similarity
-for free-text fields. Label outputs: accuracy (a named label) and strict accuracy (exactly the
-label), macro-F1. Free text: normalized exact match, token F1, MiniLM cosine similarity.
+for free-text fields; partial credit over (path, value) pairs, micro precision, recall and F1
+per field and overall (`signals.extraction`). Label outputs: accuracy (a named label) and
+strict accuracy (exactly the label), macro-F1. Free text: normalized exact match, token F1,
+MiniLM cosine similarity.
 
 With the docs text and the inputs, `docs.measure` adds error rates on the items whose answer
 depends on the task's documents and on the rest.
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tunegate.outputs import ItemOutput, Metric
-from tunegate.signals import docs
+from tunegate.signals import docs, extraction
 from tunegate.signals.parse import (
     Encoder,
     JsonField,
@@ -192,13 +194,19 @@ def _text_result(
 
 
 def _json_result(
-    items: Sequence[ItemOutput], schema: dict[str, Any] | None, embedder: Encoder | None
+    items: Sequence[ItemOutput],
+    schema: dict[str, Any] | None,
+    embedder: Encoder | None,
+    set_fields: Sequence[str] = (),
 ) -> tuple[SignalResult, list[bool]]:
     keys = item_keys(items)
     gold = [expected_object(it.expected) for it in items]
-    outs = [lenient_json(it.text) or {} for it in items]
+    parsed = [lenient_json(it.text) for it in items]
+    outs = [p or {} for p in parsed]
     fields = json_fields(schema, gold)
     res = SignalResult()
+    sets = extraction.set_paths(schema, set_fields)
+    res.extend(extraction.measure(keys, gold, parsed, [f.name for f in fields], sets))
     judged: list[list[float]] = [[] for _ in items]
     judged_exact: list[list[float]] = [[] for _ in items]
     text_ok: list[list[bool]] = [[] for _ in items]
@@ -318,16 +326,18 @@ def measure(
     embedder: Encoder | None = None,
     docs_text: str | None = None,
     inputs: Mapping[str, str] | None = None,
+    set_fields: Sequence[str] = (),
 ) -> SignalResult:
     """Knowledge figures and per-item scores for one rung's (error-free) items.
 
     Doc-dependence figures need both `docs_text` and `inputs` (example id -> input text); items
-    whose input is not given are left out of them.
+    whose input is not given are left out of them. `set_fields`: JSON paths whose arrays are
+    scored as sets besides the schema's `uniqueItems` ones (see `signals.extraction`).
     """
     if output_type == "label":
         res, correct = _label_result(items, labels)
     elif output_type == "json":
-        res, correct = _json_result(items, schema, embedder)
+        res, correct = _json_result(items, schema, embedder, set_fields)
     else:
         res, correct = _text_result(items, embedder)
     if docs_text and inputs is not None:

@@ -27,31 +27,62 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
 
 
+class _Pairs:
+    """An `object_pairs_hook` that builds each object and notes the keys it saw twice."""
+
+    def __init__(self) -> None:
+        self.duplicates: list[str] = []
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out and k not in self.duplicates:
+                self.duplicates.append(k)
+            out[k] = v
+        return out
+
+
+def strict_json_checked(text: str) -> tuple[bool, Any, list[str]]:
+    """`strict_json` plus the keys repeated within one object anywhere in the value.
+
+    JSON objects may not repeat a name (RFC 8259 says SHOULD be unique; JSON Schema and most
+    consumers assume it); Python keeps the last value silently, so the repeat is caught here.
+    """
+    pairs = _Pairs()
+    try:
+        return True, json.loads(text, object_pairs_hook=pairs), pairs.duplicates
+    except (json.JSONDecodeError, ValueError):
+        return False, None, []
+
+
 def strict_json(text: str) -> tuple[bool, Any]:
     """(True, value) when the whole output (surrounding whitespace aside) is one JSON value."""
-    try:
-        return True, json.loads(text)
-    except (json.JSONDecodeError, ValueError):
-        return False, None
+    ok, value, _ = strict_json_checked(text)
+    return ok, value
+
+
+def lenient_json_checked(text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """`lenient_json` plus the keys repeated within one object of the object found."""
+    m = _FENCE.search(text)
+    candidates = [m.group(1), text] if m else [text]
+    for body in candidates:
+        ok, value, dups = strict_json_checked(body.strip())
+        if ok and isinstance(value, dict):
+            return value, dups
+        for pos in (i for i, ch in enumerate(body) if ch == "{"):
+            pairs = _Pairs()
+            try:
+                value, _ = json.JSONDecoder(object_pairs_hook=pairs).raw_decode(body, pos)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value, pairs.duplicates
+    return None, []
 
 
 def lenient_json(text: str) -> dict[str, Any] | None:
     """The first JSON object in the output, after removing ``` fences; None when there is none."""
-    m = _FENCE.search(text)
-    candidates = [m.group(1), text] if m else [text]
-    decoder = json.JSONDecoder()
-    for body in candidates:
-        ok, value = strict_json(body.strip())
-        if ok and isinstance(value, dict):
-            return value
-        for pos in (i for i, ch in enumerate(body) if ch == "{"):
-            try:
-                value, _ = decoder.raw_decode(body, pos)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                return value
-    return None
+    return lenient_json_checked(text)[0]
 
 
 def expected_object(text: str) -> dict[str, Any]:

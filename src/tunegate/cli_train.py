@@ -70,7 +70,8 @@ def train(
         typer.Option(
             "--prompt",
             help="The prompt examples are trained on, recorded with the adapter: full (the task's) "
-            "or compact (the user template under the task's one-line description).",
+            "or compact (the user template under one line: the task's description, else the system "
+            "prompt's first sentence).",
         ),
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
@@ -115,7 +116,9 @@ def train(
             f"in {r.seconds:.0f} s, {r.tokens_per_s:.0f} tokens/s, final loss {r.final_loss:.4f}{best}"
             + (" (stopped early)" if r.stopped_early else "")
         )
-        console.print(f"adapter: {r.adapter} (trained on the {r.prompt.get('form', 'full')} prompt)")
+        console.print(
+            f"adapter: {r.adapter} (trained on the {r.prompt.get('form', 'full')} prompt)"
+        )
 
 
 @app.command()

@@ -35,10 +35,13 @@ def test_forms_of_a_label_task(tmp_path: Path, tiny_llama: Path, task_writer) ->
         {"role": "system", "content": "Sort a word into its kind."},
         {"role": "user", "content": ex.inputs["text"]},
     ]
-    no_description = task.model_copy(update={"description": ""})
-    assert prompt_form(no_description, "compact").messages(no_description, ex) == [
-        {"role": "user", "content": ex.inputs["text"]}
-    ]
+    # no description: the system prompt's first sentence (a system turn stays: without one,
+    # SmolLM2's template inserts its own default system prompt)
+    system = "Name the kind of thing.  It is a fruit, an animal or a tool!"
+    bare = task.model_copy(update={"description": "", "prompt": task.prompt.model_copy(
+        update={"system": system})})  # fmt: skip
+    assert prompt_form(bare, "compact").system == "Name the kind of thing."
+    assert prompt_form(bare, "full").system == system
     chat = Example("c", {}, "fruit", "x", messages=({"role": "user", "content": "kiwi"},))
     assert compact.messages(task, chat)[0] == {"role": "system", "content": compact.system}
     with pytest.raises(TunegateError, match="does not fit the task's inputs"):

@@ -84,7 +84,8 @@ class TrainConfig(BaseModel):
         default="full",
         description="The prompt the examples are trained on, recorded with the adapter (the "
         "fine-tuned rung sends the same): full, the task's system prompt and user template; "
-        "compact, the user template under one line (the task's description), so the adapter "
+        "compact, the user template under one line (the task's description, else the system "
+        "prompt's first sentence), so the adapter "
         "learns the instructions and each request carries fewer input tokens.",
     )
     seed: int = Field(

@@ -1,9 +1,10 @@
 """The prompt an adapter is trained on, recorded with it so it is evaluated with the same prompt.
 
 `full` is the task's own prompt (its system text and user template). `compact` keeps the user
-template and replaces the system text by one line, the task's `description` (none when the task
-has no description): the adapter learns the long instructions from the examples instead of reading
-them on every request. Neither form lists a label task's labels. Training writes the form it used
+template and replaces the system text by one line: the task's `description`, else the system
+text's first sentence. The adapter learns the long instructions from the examples instead of
+reading them on every request. (A system turn is kept: without one, chat templates such as
+SmolLM2's insert a default system prompt of their own.) Neither form lists a label task's labels. Training writes the form it used
 to `tunegate_prompt.json` in the adapter folder; an adapter without that file (trained before the
 record existed) was trained on the full prompt, and gets it.
 """
@@ -11,6 +12,7 @@ record existed) was trained on the full prompt, and gets it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from tunegate.spec import Task
 __all__ = ["PROMPT_FILE", "PromptForm", "load_prompt", "prompt_form"]
 
 PROMPT_FILE = "tunegate_prompt.json"
+FIRST_SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ def prompt_form(task: Task, form: str) -> PromptForm:
         return PromptForm("full", task.prompt.system or "", task.prompt.user)
     if form == "compact":
         line = " ".join((task.description or "").split())
+        if not line:
+            system = " ".join((task.prompt.system or "").split())
+            line = m.group(1) if (m := FIRST_SENTENCE.match(system)) else system
         return PromptForm("compact", line, task.prompt.user)
     raise TunegateError(f"prompt: expected full or compact, got {form!r}")
 

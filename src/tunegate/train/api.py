@@ -20,7 +20,7 @@ from tunegate.errors import TunegateError
 from tunegate.models.resolve import resolve_model
 from tunegate.spec import Task, load_task, task_path
 from tunegate.store import Run, Store
-from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
+from tunegate.train.config import DEFAULT_PRESET, TrainConfig, config_diff, resolve_config
 from tunegate.train.prompt import prompt_form
 
 if TYPE_CHECKING:
@@ -81,7 +81,11 @@ def _resumable(store: Store, run_id: str | None) -> Any:
 
 def _same_settings(saved: dict[str, Any], now: dict[str, Any], run_id: str, source: str) -> None:
     """Refuse to resume a run whose settings, data, base model or process count changed."""
-    differ = config_diff(saved["train"], now["train"])
+    # a setting the checkpoint predates ran as that setting's default (a speed lever, say)
+    defaults = {
+        k: f.default for k, f in TrainConfig.model_fields.items() if k not in saved["train"]
+    }
+    differ = config_diff({**defaults, **saved["train"]}, now["train"])
     differ += [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in ("model", "data", "processes")
                if saved.get(k) != now[k]]  # fmt: skip
     if "prompt" in saved and saved["prompt"] != now["prompt"]:  # the task's prompt text changed

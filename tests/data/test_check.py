@@ -328,12 +328,12 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
     assert report.tokens["train_estimate"] == d and report.tokens["max_length"] == 128
     # both prompt forms, measured: the compact one (the first sentence) reads fewer tokens
     full, compact = d["prompts"]["full"], d["prompts"]["compact"]
-    assert d["prompt"] == "full" and full["total_steps"] == d["total_steps"]
+    assert d["prompt"] == "compact" and compact["total_steps"] == d["total_steps"]  # the preset's
     assert compact["input_tokens"] < full["input_tokens"] and compact["tokens_per_s"] > 0
     assert full["tokens_per_example"] - compact["tokens_per_example"] == pytest.approx(
         full["input_tokens"] - compact["input_tokens"]
     )
-    assert "full prompt (set): " in item.reason and "compact prompt: " in item.reason
+    assert "compact prompt (set): " in item.reason and "full prompt: " in item.reason
     task, _ = load_task(folder)
     record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
     (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))

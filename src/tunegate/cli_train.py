@@ -65,6 +65,15 @@ def train(
         int | None, typer.Option("--max-length", help="Longest example in tokens.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for splits, order, init.")] = None,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt",
+            help="The prompt examples are trained on, recorded with the adapter: full (the task's) "
+            "or compact (the user template under one line: the task's description, else the system "
+            "prompt's first sentence).",
+        ),
+    ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """LoRA fine-tune the task's model on its train split (fast on CPU; resumable)."""
@@ -76,7 +85,7 @@ def train(
         "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": parse_modules(target_modules),
         "layers": parse_layers(layers), "lr": lr, "schedule": schedule, "warmup": warmup,
         "epochs": epochs, "steps": steps, "batch_size": batch, "grad_accum": grad_accum,
-        "max_length": max_length, "seed": seed,
+        "max_length": max_length, "seed": seed, "prompt": prompt,
     }  # fmt: skip
     try:
         if curve:
@@ -107,7 +116,9 @@ def train(
             f"in {r.seconds:.0f} s, {r.tokens_per_s:.0f} tokens/s, final loss {r.final_loss:.4f}{best}"
             + (" (stopped early)" if r.stopped_early else "")
         )
-        console.print(f"adapter: {r.adapter}")
+        console.print(
+            f"adapter: {r.adapter} (trained on the {r.prompt.get('form', 'full')} prompt)"
+        )
 
 
 @app.command()

@@ -335,6 +335,9 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
         tmp_path, rows(120, 1), rows(60, 2), model=str(tiny_llama),
         prices={"train_per_hour": 3.6}, budget={"max_train_minutes": 0.0001},
         train={"max_length": 128, "epochs": 2, "minutes": None},
+        prompt={"system": "Answer with a JSON ticket. Its category names the problem; its "
+                "urgency follows the support policy, high when the customer cannot work.",
+                "user": "{message}"},
     )  # fmt: skip
     report = check(folder, estimate=True)
     item = report.item("train.time")
@@ -346,6 +349,14 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
     assert d["seconds_total"] > d["seconds_per_epoch"]  # two epochs
     assert d["cost"] == pytest.approx(d["seconds_total"] / 3600 * 3.6)
     assert report.tokens["train_estimate"] == d and report.tokens["max_length"] == 128
+    # both prompt forms, measured: the compact one (the first sentence) reads fewer tokens
+    full, compact = d["prompts"]["full"], d["prompts"]["compact"]
+    assert d["prompt"] == "compact" and compact["total_steps"] == d["total_steps"]  # the preset's
+    assert compact["input_tokens"] < full["input_tokens"] and compact["tokens_per_s"] > 0
+    assert full["tokens_per_example"] - compact["tokens_per_example"] == pytest.approx(
+        full["input_tokens"] - compact["input_tokens"]
+    )
+    assert "compact prompt (set): " in item.reason and "full prompt: " in item.reason
     task, _ = load_task(folder)
     record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
     (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))

@@ -26,15 +26,17 @@ def test_train_then_export_adapter_and_merged_model(
     from transformers import AutoModelForCausalLM
 
     code, out, err = cli(monkeypatch, capsys, "train", str(kinds_task), "--preset", "quick", "--steps", "3",
-                         "--batch", "4", "--layers", "1", "--lr", "0.02", "--no-progress")  # fmt: skip
+                         "--batch", "4", "--layers", "1", "--lr", "0.02", "--prompt", "compact",
+                         "--no-progress")  # fmt: skip
     assert code == 0, err
-    assert "3 steps on" in out and "adapter:" in out
+    assert "3 steps on" in out and "(trained on the compact prompt)" in out
     store = Store(kinds_task)
     run = store.latest("train")
     assert (
         run is not None
         and run.config["train"]["layers"] == 1
         and run.config["options"]["steps"] == 3
+        and run.config["train"]["prompt"] == "compact"
     )
     store.close()
 
@@ -99,6 +101,7 @@ def test_every_row_over_max_length_with_drop_is_refused(
         (["--preset", "quik"], "unknown preset 'quik' (did you mean 'quick'?)"),
         (["--lr", "-1"], "lr: Input should be greater than 0"),
         (["--layers", "top"], "--layers: expected all"),
+        (["--prompt", "short"], "prompt: Input should be 'full' or 'compact'"),
         (["--curve", "0,2"], "--curve: each fraction must be in (0, 1]"),
         (["--resume"], "no interrupted training run with a checkpoint to resume"),
         (["--run", "train-x"], "--run names a run to continue: use it with --resume"),

@@ -4,7 +4,10 @@
 run with the task's settings (its preset plus the task file's `train:` section), times a few
 steps and scales them by the epoch's real token count. The item gives seconds per epoch, the
 run's time and its cost at `prices.train_per_hour` (else `self_hosted_per_hour`), and warns when
-the run would exceed the task's `budget`. Without torch or the model it is skipped with a note.
+the run would exceed the task's `budget`. Both prompt forms (`prompt: full | compact`) are timed:
+tokens per training example, steps in the run (or its time budget) and input tokens per request
+of each; the configured one decides the verdict. Without torch or the model it is skipped with a
+note.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ def skipped(reason: str) -> CheckItem:
     return CheckItem(NAME, TITLE, "ok", 0, f"not measured: {reason}")
 
 
+def _prompt_line(est: Any, cfg: TrainConfig) -> str:
+    """`compact prompt: 60 tokens per example, 20 input tokens per request, 120 steps ...`."""
+    budget = f" in the {cfg.minutes:g}-min budget" if cfg.minutes and not cfg.steps else ""
+    chosen = " (set)" if est.prompt == cfg.prompt else ""
+    return (
+        f"{est.prompt} prompt{chosen}: {est.tokens_per_example:.0f} tokens per example, "
+        f"{est.input_tokens:.0f} input tokens per request, {est.total_steps} steps{budget}"
+    )
+
+
 def time_item(
     task: Task, folder: Path, train: list[Example], cfg: TrainConfig
 ) -> tuple[CheckItem, dict[str, Any] | None]:
@@ -42,6 +55,8 @@ def time_item(
         from tunegate.train.timing import estimate
 
         est = estimate(task, folder, train, cfg)
+        other = "compact" if cfg.prompt == "full" else "full"
+        alt = estimate(task, folder, train, cfg.model_copy(update={"prompt": other}))
     except ImportError as exc:
         return skipped(f"training backend unavailable ({exc.name or exc})"), None
     except (OSError, TunegateError) as exc:
@@ -58,7 +73,10 @@ def time_item(
     ok, note = budget_notes(task, est.seconds_total, dollars)
     if note:
         reason += f"; {note}" + ("" if ok else " (fewer epochs, a faster preset or machine)")
-    details = {**asdict(est), "cost": dollars, "price_per_hour": price, "minutes": minutes}
+    forms = {e.prompt: e for e in (est, alt)}
+    reason += "; " + "; ".join(_prompt_line(e, cfg) for _, e in sorted(forms.items()))
+    details = {**asdict(est), "cost": dollars, "price_per_hour": price, "minutes": minutes,
+               "prompts": {name: asdict(e) for name, e in sorted(forms.items())}}  # fmt: skip
     item = CheckItem(NAME, TITLE, "ok" if ok else "warn", est.seconds_per_epoch, reason,
                      details=details)  # fmt: skip
     return item, details

@@ -16,6 +16,7 @@ from tunegate.ladder.retrieve import Index, MemoEncoder
 from tunegate.models.resolve import DEFAULT_MODEL
 from tunegate.spec import Task, output_schema
 from tunegate.store import Store
+from tunegate.train.prompt import PromptForm, load_prompt
 
 
 class Context:
@@ -137,6 +138,12 @@ class Context:
     def adapter(self) -> str | None:
         """The adapter folder: the chosen one, else the newest finished training run's."""
         return self._adapter[1]
+
+    @cached_property
+    def adapter_prompt(self) -> PromptForm | None:
+        """The prompt `adapter` was trained on (recorded in its folder; the task's full prompt
+        when it has no record), or None without an adapter."""
+        return load_prompt(self.adapter, self.task) if self.adapter else None
 
     @property
     def adapter_run(self) -> str | None:

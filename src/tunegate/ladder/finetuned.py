@@ -2,17 +2,19 @@
 store, decoding constrained when the output allows it (the design's target configuration:
 fine-tuning fixes content, the constraint guarantees format).
 
-The prompt is the one the adapter was trained on (`to_messages(task, ex)`, as tunegate.train
-renders it), not the prompt-only rungs' one: for a label task those append the whole label set,
-which the adapter never saw (on banking77, one adapter, 300 items: 0.297 with the labels listed,
-0.410 with its training prompt, McNemar p < 1e-5; docs/benchmarks.md).
+The prompt is the one the adapter was trained on, read from its folder (`tunegate_prompt.json`,
+tunegate.train.prompt): the task's full prompt or the compact one; an adapter without that record
+gets the task's full prompt, as adapters were trained before prompts were recorded. Never the
+prompt-only rungs' prompt: for a label task those append the whole label set, which the adapter
+never saw (on banking77, one adapter, 300 items: 0.297 with the labels listed, 0.410 with its
+training prompt, McNemar p < 1e-5; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tunegate.data.examples import Example, to_messages
+from tunegate.data.examples import Example
 from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
 from tunegate.ladder.prompts import request, unconstrainable
@@ -21,8 +23,11 @@ from tunegate.models.base import GenRequest
 
 def build(ctx: Context, examples: Sequence[Example]) -> list[GenRequest]:
     constrained = unconstrainable(ctx) is None
+    prompt = ctx.adapter_prompt
+    assert prompt is not None  # skip() leaves the rung out when there is no adapter
     return [
-        request(ctx, to_messages(ctx.task, ex), constrained, adapter=ctx.adapter) for ex in examples
+        request(ctx, prompt.messages(ctx.task, ex), constrained, adapter=ctx.adapter)
+        for ex in examples
     ]
 
 

@@ -2,7 +2,8 @@
 
 A run lives in the task's run store (kind "train", its resolved settings as config, per-step
 metrics) and in `<task>/.tunegate/train/<run_id>/`: `adapter/` (the best adapter by validation
-loss, PEFT format; the store's artifact "adapter") and `checkpoint/` (everything needed to resume).
+loss, PEFT format, with the prompt it was trained on in `tunegate_prompt.json`; the store's
+artifact "adapter") and `checkpoint/` (everything needed to resume).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ from tunegate.errors import TunegateError
 from tunegate.models.resolve import resolve_model
 from tunegate.spec import Task, load_task, task_path
 from tunegate.store import Run, Store
-from tunegate.train.config import DEFAULT_PRESET, config_diff, resolve_config
+from tunegate.train.config import DEFAULT_PRESET, TrainConfig, config_diff, resolve_config
+from tunegate.train.prompt import prompt_form
 
 if TYPE_CHECKING:
     from tunegate.train.loop import StepInfo
@@ -47,6 +49,8 @@ class TrainResult:
     seconds: float
     tokens_per_s: float
     fraction: float
+    # the prompt form the adapter was trained on (form, system, user), as its folder records it
+    prompt: dict[str, str] = field(default_factory=dict)
     main_process: bool = True  # under accelerate launch, every process returns a result
 
 
@@ -77,9 +81,15 @@ def _resumable(store: Store, run_id: str | None) -> Any:
 
 def _same_settings(saved: dict[str, Any], now: dict[str, Any], run_id: str, source: str) -> None:
     """Refuse to resume a run whose settings, data, base model or process count changed."""
-    differ = config_diff(saved["train"], now["train"])
+    # a setting the checkpoint predates ran as that setting's default (a speed lever, say)
+    defaults = {
+        k: f.default for k, f in TrainConfig.model_fields.items() if k not in saved["train"]
+    }
+    differ = config_diff({**defaults, **saved["train"]}, now["train"])
     differ += [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in ("model", "data", "processes")
                if saved.get(k) != now[k]]  # fmt: skip
+    if "prompt" in saved and saved["prompt"] != now["prompt"]:  # the task's prompt text changed
+        differ.append(f"prompt {saved['prompt']!r} -> {now['prompt']!r}")
     if differ:
         raise TunegateError(
             f"cannot resume {run_id}: settings differ from its checkpoint: {'; '.join(differ)} "
@@ -150,6 +160,9 @@ def train(
             **saved.get("options", {}),
             **{k: v for k, v in (overrides or {}).items() if v is not None},
         }
+        if "prompt" not in saved["train"]:  # checkpointed before prompt forms: the full prompt
+            overrides.setdefault("prompt", "full")
+            saved["train"]["prompt"] = "full"
     options = {k: v for k, v in (overrides or {}).items() if v is not None}
     cfg = resolve_config(preset, spec.train, options, task_source=source)
     model_path = resolve_model(spec.model, folder)
@@ -166,6 +179,7 @@ def train(
         "processes": accelerator.num_processes,
         "fraction": cfg.fraction,
         "curve": curve,
+        "prompt": prompt_form(spec, cfg.prompt).to_json(),
     }
     if saved is not None:
         _same_settings(saved, record, str(run_id), source)
@@ -239,6 +253,7 @@ def train(
         seconds=prog.seconds,
         tokens_per_s=prog.tokens / prog.seconds if prog.seconds else 0.0,
         fraction=cfg.fraction,
+        prompt=record["prompt"],
         main_process=accelerator.is_main_process,
     )
     if accelerator.is_main_process:

@@ -50,14 +50,23 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_adapter(peft_model: Any, path: Path, state_dict: dict[str, Any] | None = None) -> None:
+def save_adapter(
+    peft_model: Any,
+    path: Path,
+    state_dict: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
+) -> None:
     """The adapter alone in PEFT format (loads with PeftModel.from_pretrained), atomically.
 
     `state_dict`: the model's full state gathered from all processes, when sharded (FSDP).
+    `files`: more text files (name -> content) written into the same folder, such as the prompt
+    record.
     """
     try:
         with atomic.directory(path) as tmp:
             peft_model.save_pretrained(tmp, state_dict=state_dict)
+            for name, text in (files or {}).items():
+                (tmp / name).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise TunegateError(f"could not write the adapter ({exc.strerror or exc}); the previous one is kept",
                             str(path)) from exc  # fmt: skip

@@ -1,7 +1,7 @@
 """From examples to training tensors: chat template, completion-only labels, batch plans, collation.
 
-Each example is rendered with the tokenizer's own chat template: the prompt (system + user turns,
-with the generation prompt) and then the answer. Only the answer's tokens (through the end-of-turn
+Each example is rendered with the tokenizer's own chat template: the prompt (system + user turns in
+the run's prompt form, train/prompt.py, with the generation prompt) and then the answer. Only the answer's tokens (through the end-of-turn
 token) carry loss. A batch plan is a list of micro-batches (lists of example indices) derived
 from (seed, epoch) alone, so a resumed run replays the same order from any step.
 """
@@ -16,9 +16,10 @@ from typing import Any
 
 import torch
 
-from tunegate.data.examples import Example, to_messages
+from tunegate.data.examples import Example
 from tunegate.errors import TunegateError
 from tunegate.spec import Task
+from tunegate.train.prompt import PromptForm, prompt_form
 
 log = logging.getLogger(__name__)
 GROUP_MEGABATCH = 50  # grouped batching sorts windows of this many micro-batches by length
@@ -94,15 +95,18 @@ def encode_examples(
     tokenizer: Any,
     max_length: int,
     overlong: str = "truncate",
+    prompt: PromptForm | None = None,
 ) -> tuple[list[Encoded], EncodeReport]:
-    """Encode every example; truncate or drop those over max_length (counted in the report)."""
+    """Encode every example in `prompt`'s form (default: the task's full prompt); truncate or drop
+    those over max_length (counted in the report)."""
+    form = prompt or prompt_form(task, "full")
     out: list[Encoded] = []
     n_over = n_trunc = n_drop = n_empty = longest = 0
     for ex in examples:
         if not ex.target.strip():
             n_empty += 1
             continue
-        enc = encode_one(tokenizer, to_messages(task, ex), ex.target)
+        enc = encode_one(tokenizer, form.messages(task, ex), ex.target)
         longest = max(longest, len(enc.ids))
         if len(enc.ids) > max_length:
             n_over += 1

@@ -26,6 +26,7 @@ from tunegate.train.checkpoint import Progress, rng_state, save_adapter, save_ch
 from tunegate.train.config import TrainConfig
 from tunegate.train.data import Encoded, collate, plan_epoch
 from tunegate.train.model import CompletionLM, PrefixCache
+from tunegate.train.prompt import PROMPT_FILE, PromptForm
 from tunegate.train.threads import tune_threads
 
 
@@ -73,6 +74,7 @@ class Loop:
     caches: tuple[PrefixCache, PrefixCache] = field(
         default_factory=lambda: (PrefixCache(0), PrefixCache(0))
     )
+    prompt: PromptForm | None = None  # the examples' prompt form, saved with every adapter
     _plans: dict[int, list[list[int]]] = field(default_factory=dict)
 
     @property
@@ -230,10 +232,12 @@ def gathered_state(loop: Loop) -> dict[str, Any] | None:
 
 
 def save_best(loop: Loop, path: Path) -> None:
-    """Write the current adapter to `path` (call on every process)."""
+    """Write the current adapter, with the prompt form it is trained on, to `path` (call on every
+    process)."""
     state = gathered_state(loop)
     if loop.accelerator.is_main_process:
-        save_adapter(loop.core.peft, path, state)
+        files = {PROMPT_FILE: loop.prompt.record()} if loop.prompt else {}
+        save_adapter(loop.core.peft, path, state, files)
     loop.accelerator.wait_for_everyone()
 
 

@@ -29,6 +29,7 @@ from tunegate.train.data import (
 )
 from tunegate.train.loop import Loop, steps_per_epoch, total_steps
 from tunegate.train.model import CompletionLM, PrefixCache, load_with_lora
+from tunegate.train.prompt import prompt_form
 from tunegate.train.threads import set_threads
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,15 @@ def build(
     """Model with LoRA, encoded examples, optimizer and schedule, prepared by accelerate."""
     peft_model, tok, layers = load_with_lora(model_path, cfg, adapter)
     set_threads(cfg.threads, peft_model.config.hidden_size)
-    train, report = encode_examples(task, data.train, tok, cfg.max_length, cfg.overlong)
+    prompt = prompt_form(task, cfg.prompt)
+    train, report = encode_examples(task, data.train, tok, cfg.max_length, cfg.overlong, prompt)
     warning = report.warning(cfg.max_length)
     if warning and accelerator.is_main_process:
         log.warning("%s: %s", where, warning)
     check_not_empty(len(train), len(data.train), where)
-    val: list[Encoded] = encode_examples(task, data.val, tok, cfg.max_length, cfg.overlong)[0]
+    val: list[Encoded] = encode_examples(task, data.val, tok, cfg.max_length, cfg.overlong, prompt)[
+        0
+    ]
     core = CompletionLM(peft_model, split=layers[0], completion_logits=cfg.completion_logits)
     batching = cfg.batching
     if batching == "packed" and not core.packing_ok:
@@ -147,5 +151,6 @@ def build(
         else 0,
         caches=(PrefixCache(cfg.cache_mb), PrefixCache(cfg.cache_mb)),
         hidden=int(peft_model.config.hidden_size),
+        prompt=prompt,
     )
     return Built(loop, tok, report, layers)

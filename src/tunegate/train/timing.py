@@ -92,6 +92,9 @@ class Estimate:
     total_steps: int
     epoch_tokens: int
     train_examples: int
+    prompt: str = "full"  # the prompt form the examples were encoded in (train/prompt.py)
+    tokens_per_example: float = 0.0  # mean real tokens of one training example (prompt + answer)
+    input_tokens: float = 0.0  # mean prompt tokens: what the adapter reads per request
 
 
 def estimate(
@@ -133,4 +136,7 @@ def estimate(
         total_steps=total,
         epoch_tokens=epoch_tokens,
         train_examples=int(len(loop.train) * scale),
+        prompt=cfg.prompt,
+        tokens_per_example=sum(len(e.ids) for e in loop.train) / max(1, len(loop.train)),
+        input_tokens=sum(e.prompt_len for e in loop.train) / max(1, len(loop.train)),
     )

@@ -89,3 +89,91 @@ def test_a_hugging_face_folder_runs_on_torch(tiny_llama: Path) -> None:
 
     choice = choose_engine("llamacpp", str(tiny_llama))
     assert choice.engine == "torch" and "needs a .gguf model" in (choice.note or "")
+
+
+def lora(base: Path, out: Path, *, std: float, dora: bool = False) -> Path:
+    """A PEFT LoRA on every linear layer of `base` (rsLoRA scale), random nonzero weights."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        target_modules=modules,
+        init_lora_weights=False,
+        use_rslora=True,
+        use_dora=dora,
+    )
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), config)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.normal_(0, std)
+    model.save_pretrained(out)
+    return out
+
+
+@pytest.mark.slow
+def test_a_peft_adapter_converted_to_gguf_answers_like_the_torch_engine(
+    llama: Any, embedded_model_path: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    import torch
+
+    from tunegate.models.gguf_lora import LORA_GGUF
+    from tunegate.models.local import LocalGenerator
+
+    folder = lora(embedded_model_path, tmp_path / "adapter", std=0.03)
+    ref = LocalGenerator(embedded_model_path, {"a": folder}, batch_size=4)
+    llama.load_adapter("a", folder)
+    converted = folder / LORA_GGUF
+    assert converted.exists()
+    # the change the adapter makes to the next-token logits is the same on both engines
+    ids = ref.prompt_ids(ask("Name three colours."))
+    with torch.inference_mode():
+        with ref._using(None):
+            base = ref.model(torch.tensor([ids])).logits[0, -1].numpy()
+        with ref._using("a"):
+            adapted = ref.model(torch.tensor([ids])).logits[0, -1].numpy()
+    deltas = []
+    for name in (None, "a"):
+        llama._use(name)
+        llama._prefill(ids)
+        deltas.append(llama._logits()[0].numpy())
+    ours, theirs = deltas[1] - deltas[0], adapted - base
+    cosine = float(ours @ theirs / np.linalg.norm(ours) / np.linalg.norm(theirs))
+    assert np.abs(theirs).mean() > 0.3 and cosine > 0.99
+    # and greedy answers through the public interface
+    prompts = ["Name three colours.", "What is 2+2?", "Say hello.", "Where is Paris?"]
+    with_adapter = [ask(p, adapter="a", max_tokens=12) for p in prompts]
+    ours_text = [g.text for g in llama.generate(with_adapter)]
+    torch_text = [g.text for g in ref.generate(with_adapter)]
+    base_text = [g.text for g in llama.generate([ask(p, max_tokens=12) for p in prompts])]
+    assert sum(a == b for a, b in zip(ours_text, torch_text, strict=True)) >= 3
+    assert ours_text != base_text  # the adapter is applied
+    mtime = converted.stat().st_mtime_ns
+    from tunegate.models.gguf_lora import lora_gguf
+
+    assert lora_gguf(folder, embedded_model_path) == converted  # cached: not written again
+    assert converted.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.slow
+def test_an_adapter_llama_cpp_cannot_take_falls_back_to_torch_with_one_line(
+    embedded_model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("llama_cpp")
+    from tunegate.models.engines import choose_engine, local_generator
+    from tunegate.models.local import LocalGenerator
+
+    folder = lora(embedded_model_path, tmp_path / "dora", std=0.01, dora=True)
+    gen = local_generator(
+        choose_engine("llamacpp", None), None, None, {"d": str(folder)}, name="s", batch_size=2
+    )
+    assert isinstance(gen, LocalGenerator)
+    ours = [x for x in capsys.readouterr().err.splitlines() if x.startswith("tunegate:")]
+    assert len(ours) == 1 and "DoRA" in ours[0] and "torch engine" in ours[0]
+    assert gen.generate([ask("Hello", adapter="d", max_tokens=4)])[0].output_tokens >= 1

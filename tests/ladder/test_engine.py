@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import cli
 from conftest import copy_example
 

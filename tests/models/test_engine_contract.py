@@ -1,6 +1,7 @@
 """The engine contract, run against every engine: torch (the reference loop), llamacpp (llama.cpp
 in-process, the embedded GGUF) and openai (the `RemoteGenerator` against `tunegate serve` on
-127.0.0.1). Each engine answers real requests with the embedded SmolLM2-135M."""
+127.0.0.1, serving on torch and on llama.cpp). Each answers real requests with the embedded
+SmolLM2-135M."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def ask(text: str, **kw: Any) -> GenRequest:
     return GenRequest(messages=messages, **kw)
 
 
-@pytest.fixture(scope="module", params=["torch", "llamacpp", "openai"])
+@pytest.fixture(scope="module", params=["torch", "llamacpp", "openai", "openai-llamacpp"])
 def engine(request: pytest.FixtureRequest, embedded_model_path: Path) -> Iterator[Any]:
     if request.param == "torch":
         from tunegate.models.local import LocalGenerator
@@ -49,8 +50,12 @@ def engine(request: pytest.FixtureRequest, embedded_model_path: Path) -> Iterato
         from tunegate.serve import ModelTable, ServeConfig, load, running
         from tunegate.spec import RemoteSpec
 
-        table = ModelTable(base=str(embedded_model_path), base_name="smollm2")
-        loaded = load(table, ServeConfig(port=0, batch_wait_ms=20.0))
+        if request.param == "openai-llamacpp":
+            pytest.importorskip("llama_cpp")
+            table, config = ModelTable(base=None, base_name="smollm2"), {"engine": "llamacpp"}
+        else:
+            table, config = ModelTable(base=str(embedded_model_path), base_name="smollm2"), {}
+        loaded = load(table, ServeConfig(port=0, batch_wait_ms=20.0, **config))
         with running(loaded) as url:
             spec = RemoteSpec(base_url=f"{url}/v1", model="smollm2", api_key_env=None)
             yield RemoteGenerator(spec)

@@ -311,17 +311,12 @@ class LlamaCppGenerator:
         self, index: int, req: GenRequest, ids: list[int], on_token: OnToken | None
     ) -> tuple[Generation, float | None]:
         """Decode one request like `decode.decode_batch` does for a batch of one row."""
-        from tunegate.models.local import _token_budget
-
-        row = Row(index, ids, _token_budget(req), req.temperature, req.top_p, req.seed)
+        row = self._row(index, req, ids)
         masker = None
-        if req.constraint is not None:
-            row.matcher = self.grammars().matcher(req.constraint)
-            row.labels = req.constraint.labels
-            if row.matcher is not None:
-                from tunegate.models.constrain import BatchMasker
+        if row.matcher is not None:
+            from tunegate.models.constrain import BatchMasker
 
-                masker = BatchMasker(self.grammars(), 1)
+            masker = BatchMasker(self.grammars(), 1)
         self._use(req.adapter)
         cached = self._prefill(ids)
         stops = frozenset(self.stop_ids)
@@ -348,6 +343,15 @@ class LlamaCppGenerator:
             if row.finish is None:
                 self.llm.eval([tok])
         return self._generation(row, cached), row.first_token_s
+
+    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
+        from tunegate.models.local import _token_budget
+
+        row = Row(index, ids, _token_budget(req), req.temperature, req.top_p, req.seed)
+        if req.constraint is not None:
+            row.matcher = self.grammars().matcher(req.constraint)
+            row.labels = req.constraint.labels
+        return row
 
     def _generation(self, row: Row, cached: int) -> Generation:
         body = (

@@ -7,9 +7,11 @@ token is chosen here as in `decode.py`: greedy (argmax) at temperature 0, seeded
 otherwise, xgrammar masks for constraints (the one grammar engine of tunegate, also used by the
 torch engine and the server), the same stop tokens and the same token counting.
 
-Requests are answered one after another (llama.cpp's single-sequence path); the KV cache keeps
-the previous prompt, and the next request reuses its longest common prefix (the system prompt
-and few-shot header of a ladder rung), reported as `extra["cached_tokens"]`.
+`generate` decodes up to `batch_size` requests together (models/llamacpp_batch.py: one sequence
+per row in a unified KV cache, the rows' shared prefix evaluated once). `time_one` (and a chunk
+of one) runs alone on the main context, which keeps the previous prompt: the next request reuses
+its longest common prefix (a ladder rung's system prompt and few-shot header). Both report the
+reused prefix as `extra["cached_tokens"]`.
 
 The weights: the model's GGUF (the embedded Q4_1 file by default), re-quantized once by llama.cpp
 (`llama_model_quantize`) to `quant` and cached under tunegate's cache folder; `quant="source"`
@@ -119,7 +121,7 @@ class LlamaCppGenerator:
         threads: int | None = None,
         n_ctx: int | None = None,
         prefix_cache: bool = True,
-        batch_size: int = 1,
+        batch_size: int = 16,
     ) -> None:
         from transformers import GenerationConfig
 
@@ -140,7 +142,8 @@ class LlamaCppGenerator:
         holder = type("ModelInfo", (), {"generation_config": gen_config})()
         self.stop_ids = _stop_ids(self.tokenizer, holder)
         self.threads = threads or default_threads()
-        self.batch_size = batch_size  # requests run one at a time; kept for the common interface
+        self.batch_size = batch_size  # rows decoded together by `generate`
+        self._batch_ctx: Any = None
         self.prefix_cache = prefix_cache
         self.llm = lc.Llama(
             model_path=str(self.path),
@@ -173,8 +176,9 @@ class LlamaCppGenerator:
         progress: Progress | None = None,
         on_token: OnToken | None = None,
     ) -> list[Generation]:
-        """Answer the requests one after another (grouped by adapter, in prompt order so that
-        neighbours share their prefix), in input order. `batch_ms` is each request's own time."""
+        """Answer the requests in chunks of `batch_size` decoded together (grouped by adapter, in
+        prompt order so that a chunk shares the longest prefix), in input order. `batch_ms` is the
+        chunk's wall time shared out."""
         results: list[Generation | None] = [None] * len(requests)
         encoded: dict[int, list[int]] = {}
         for i, req in enumerate(requests):
@@ -184,14 +188,75 @@ class LlamaCppGenerator:
             else:
                 encoded[i] = ids
         order = sorted(encoded, key=lambda i: (requests[i].adapter or "", encoded[i]))
-        for i in order:
+        for chunk in self._chunks(order, requests, encoded):
             t0 = time.perf_counter()
-            gen, _ = self._answer(i, requests[i], encoded[i], on_token)
-            gen.batch_ms = (time.perf_counter() - t0) * 1000
-            results[i] = gen
+            if len(chunk) == 1:
+                i = chunk[0]
+                gen, _ = self._answer(i, requests[i], encoded[i], on_token)
+                done = {i: gen}
+            else:
+                done = self._answer_batch(chunk, requests, encoded, on_token)
+            share = (time.perf_counter() - t0) * 1000 / len(chunk)
+            for i, gen in done.items():
+                gen.batch_ms = share
+                results[i] = gen
             if progress is not None:
-                progress(1, gen.output_tokens)
+                progress(len(chunk), sum(g.output_tokens for g in done.values()))
         return [g if g is not None else Generation(text="", error="not generated") for g in results]
+
+    def _chunks(
+        self, order: list[int], requests: Sequence[GenRequest], encoded: dict[int, list[int]]
+    ) -> list[list[int]]:
+        """Consecutive requests of one adapter, at most `batch_size` and what the KV cache holds
+        (each row's prompt + budget counted whole) per chunk."""
+        from tunegate.models.local import _token_budget
+
+        chunks: list[list[int]] = []
+        used = 0
+        for i in order:
+            need = len(encoded[i]) + _token_budget(requests[i])
+            last = chunks[-1] if chunks else None
+            if (
+                last is None
+                or len(last) >= self.batch_size
+                or requests[last[0]].adapter != requests[i].adapter
+                or used + need > self.max_positions
+            ):
+                chunks.append([i])
+                used = need
+            else:
+                last.append(i)
+                used += need
+        return chunks
+
+    def _answer_batch(
+        self,
+        chunk: list[int],
+        requests: Sequence[GenRequest],
+        encoded: dict[int, list[int]],
+        on_token: OnToken | None,
+    ) -> dict[int, Generation]:
+        """Decode a chunk together (models/llamacpp_batch.py)."""
+        from tunegate.models.llamacpp_batch import BatchContext, decode_rows
+
+        if self._batch_ctx is None or self._batch_ctx.rows < self.batch_size:
+            if self._batch_ctx is not None:
+                self._batch_ctx.close()
+            self._batch_ctx = BatchContext(
+                self._lc, self.llm, self.batch_size, self.max_positions, self.threads
+            )
+        adapter = requests[chunk[0]].adapter
+        self._batch_ctx.use(None if adapter is None else self._lora[adapter])
+        rows = [self._row(i, requests[i], encoded[i]) for i in chunk]
+        masker = None
+        if any(r.matcher is not None for r in rows):
+            from tunegate.models.constrain import BatchMasker
+
+            masker = BatchMasker(self.grammars(), len(rows))
+        shared = decode_rows(
+            self._batch_ctx, rows, frozenset(self.stop_ids), self._vocab_limit, masker, on_token
+        )
+        return {r.index: self._generation(r, shared) for r in rows}
 
     def time_one(self, request: GenRequest) -> Generation:
         """Answer one request alone: latency from before the chat template to the decoded text,

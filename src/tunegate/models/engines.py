@@ -115,7 +115,11 @@ def local_generator(
 
         try:
             return LlamaCppGenerator(
-                source_gguf(model, folder), adapters, name=name, quant=choice.quant or "f16"
+                source_gguf(model, folder),
+                adapters,
+                name=name,
+                quant=choice.quant or "f16",
+                batch_size=batch_size,
             )
         except AdapterNotConverted as exc:
             say(f"{exc}; this run uses the torch engine")

@@ -188,6 +188,10 @@ def diagnose(
             help="Fine-tuned rung: a training run id or adapter folder (default: newest)."
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="llamacpp, torch or openai (default: the task's `engine`)."),
+    ] = None,
     json_path: JsonOpt = None,
 ) -> None:
     """Run the prompt ladder on the held-out split and measure the five signals per rung."""
@@ -195,7 +199,7 @@ def diagnose(
     from tunegate.ladder import diagnose as run_ladder
     from tunegate.ladder.table import render
 
-    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter)
+    options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter, engine=engine)
     result = run_ladder(task, options, console=err_console)
     summary = result.summary_json()
     title = f"{result.task}: {summary['items']} held-out items"

@@ -40,6 +40,12 @@ def serve(
     timeout: Annotated[
         float, typer.Option(help="Seconds a request may take, queue included; then 408.")
     ] = 120.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="torch (batched) or llamacpp (llama.cpp, one request at a time)."
+        ),
+    ] = "torch",
 ) -> None:
     """An OpenAI-compatible server (chat and text completions, streaming, JSON Schema
     guaranteed by constrained decoding) for the task's model and adapters."""
@@ -54,6 +60,7 @@ def serve(
         queue=queue,
         max_tokens_cap=max_tokens_cap,
         timeout_s=timeout,
+        engine=engine,
     )
     pairs = [parse_adapter(a) for a in adapter or []]
     echo = lambda line: console.print(line, soft_wrap=True, markup=False, highlight=False)  # noqa: E731

@@ -174,8 +174,34 @@ def export_cmd(
     merge: Annotated[
         bool, typer.Option("--merge", help="Merge the adapter into the base model.")
     ] = False,
+    gguf: Annotated[
+        bool,
+        typer.Option(
+            "--gguf",
+            help="For llama.cpp / Ollama: the base GGUF, the adapter as a GGUF LoRA and a "
+            "Modelfile; prints the commands that serve them.",
+        ),
+    ] = False,
 ) -> None:
-    """Copy a trained adapter (PEFT format), or write a merged Hugging Face model with --merge."""
+    """Copy a trained adapter (PEFT format), or write a merged Hugging Face model with --merge,
+    or GGUF files for llama.cpp and Ollama with --gguf."""
+    if gguf:
+        from tunegate.train.export_gguf import export_gguf
+
+        if merge:
+            raise TunegateError(
+                "--gguf --merge is not supported yet: export --gguf writes the base GGUF and a "
+                "LoRA GGUF, which llama.cpp and Ollama load together"
+            )
+        done = export_gguf(task, out, run_id=run)
+        lines = [
+            f"wrote {done.base.name}, {done.lora.name} and Modelfile to {done.folder}",
+            f"llama.cpp:  {done.llama_server()}",
+            f"Ollama:     {done.ollama()}",
+            done.modelfile.read_text(encoding="utf-8"),
+        ]
+        console.print("\n".join(lines), end="", markup=False, highlight=False, soft_wrap=True)
+        return
     from tunegate.train.merge import export
 
     path = export(task, out, run_id=run, merge=merge)

@@ -294,6 +294,14 @@ class Task(_Strict):
         default=None,
         description="Base model: a local HF folder or .gguf file. Omitted: embedded SmolLM2-135M.",
     )
+    engine: Literal["llamacpp", "torch", "openai"] | None = Field(
+        default=None,
+        description=(
+            "What runs the local model: llamacpp (llama.cpp in-process, the engine deployed on "
+            "CPU), torch (the reference loop) or openai (the `remote` endpoint answers the local "
+            "rungs). Omitted: llamacpp when it is installed and the model is a .gguf, else torch."
+        ),
+    )
     inputs: list[str] = Field(
         default_factory=lambda: ["input"], description="Input fields of each example."
     )

@@ -13,6 +13,7 @@ from tunegate.data.split import Dataset
 from tunegate.errors import TunegateError
 from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
 from tunegate.ladder.retrieve import Index, MemoEncoder
+from tunegate.models.engines import EngineChoice, choose_engine
 from tunegate.models.resolve import DEFAULT_MODEL
 from tunegate.spec import Task, output_schema
 from tunegate.store import Store
@@ -60,12 +61,20 @@ class Context:
         return tuple(sorted(counts, key=lambda lab: (-counts[lab], lab)))
 
     @cached_property
+    def engine(self) -> EngineChoice:
+        """The engine that runs the local model (the task's `engine`, or the fallback)."""
+        return choose_engine(self.task.engine, self.task.model, self.folder)
+
+    @cached_property
     def model_id(self) -> str:
-        """The local base model as it enters cache keys: its name, or its resolved path."""
+        """The local base model as it enters cache keys and labels: its name (or resolved path),
+        then `@engine:weights` unless the torch reference engine runs it."""
         if self.task.model is None:
-            return DEFAULT_MODEL
-        p = Path(self.task.model).expanduser()
-        return str((self.folder / p).resolve() if not p.is_absolute() else p)
+            base = DEFAULT_MODEL
+        else:
+            p = Path(self.task.model).expanduser()
+            base = str((self.folder / p).resolve() if not p.is_absolute() else p)
+        return base if self.engine.engine == "torch" else f"{base}@{self.engine.label()}"
 
     @cached_property
     def train_index(self) -> Index:

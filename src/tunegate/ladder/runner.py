@@ -56,6 +56,10 @@ class DiagnoseOptions:
         default=None,
         metadata={"help": "A learning curve's id: this run measures one of its adapters."},
     )
+    engine: str | None = field(
+        default=None,
+        metadata={"help": "llamacpp, torch or openai: overrides the task's `engine`."},
+    )
 
 
 class Generators:
@@ -93,15 +97,18 @@ class Generators:
 
 
 def _local_generator(task: Task, folder: Path, adapter: str | None) -> Generator:
-    """The task's model on this machine; an adapter is loaded under its path as its name."""
-    from tunegate.models.local import LocalGenerator
-    from tunegate.models.resolve import model_label, resolve_model
+    """The task's model on its engine (models/engines.py); an adapter is named by its path."""
+    from tunegate.models.engines import choose_engine, local_generator
+    from tunegate.models.resolve import model_label
 
-    return LocalGenerator(
-        resolve_model(task.model, folder),
-        adapters={adapter: adapter} if adapter else None,
+    return local_generator(
+        choose_engine(task.engine, task.model, folder),
+        task.model,
+        folder,
+        {adapter: adapter} if adapter else None,
         name=model_label(task.model),
         batch_size=task.ladder.batch_size,
+        remote=task.remote,
     )
 
 
@@ -307,6 +314,8 @@ def diagnose(
     """
     opts = options or DiagnoseOptions()
     task, folder = load_task(path)
+    if opts.engine is not None:
+        task = task.model_copy(update={"engine": opts.engine})
     store = Store(folder)
     ctx = Context(task, folder, load_dataset(task, folder), store, embedder, opts.adapter)
     examples = held_out(ctx, opts.limit)

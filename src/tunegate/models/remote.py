@@ -74,6 +74,16 @@ def _label_schema(labels: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _max_tokens(req: GenRequest) -> int:
+    """The request's max_tokens, raised for a label constraint so that the label and the JSON
+    object around it (how a schema asks for a label) are never cut short (a token is >= 1 byte)."""
+    labels = req.constraint.labels if req.constraint is not None else None
+    if not labels:
+        return req.max_tokens
+    wrapper = len(json.dumps({_LABEL_KEY: ""}).encode())
+    return max(req.max_tokens, max(len(lab.encode()) for lab in labels) + wrapper + 1)
+
+
 def _strict_ok(schema: dict[str, Any]) -> bool:
     """OpenAI's strict mode needs every property required and no additional properties."""
     if schema.get("type") != "object":
@@ -176,7 +186,7 @@ class RemoteGenerator:
         params: dict[str, Any] = {
             "model": self.spec.model,
             "messages": req.messages,
-            "max_tokens": req.max_tokens,
+            "max_tokens": _max_tokens(req),
             "temperature": req.temperature,
             "top_p": req.top_p,
         }

@@ -40,6 +40,10 @@ class ServeConfig:
     max_body_bytes: int = field(
         default=1_000_000, metadata={"help": "Largest request body accepted; beyond it, 413."}
     )
+    engine: str = field(
+        default="torch",
+        metadata={"help": "llamacpp (one request at a time, llama.cpp) or torch (batched)."},
+    )
     batch_wait_ms: float = field(
         default=10.0,
         metadata={"help": "How long the batcher waits for more requests when it has few."},

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from tunegate.errors import TunegateError
 from tunegate.models.base import Generation, GenRequest
 from tunegate.serve.errors import ApiError
-from tunegate.serve.generator import ENDED, ServeGenerator
+from tunegate.serve.generator import ENDED, LlamaCppServeGenerator, ServeGenerator
 from tunegate.serve.metrics import Metrics
 from tunegate.serve.text import TextTracker
 
@@ -97,11 +97,12 @@ class Job:
 
 
 class Engine:
-    """The worker thread and its bounded waiting list around one `ServeGenerator`."""
+    """The worker thread and its bounded waiting list around one `ServeGenerator` (or its
+    llama.cpp twin)."""
 
     def __init__(
         self,
-        generator: ServeGenerator,
+        generator: ServeGenerator | LlamaCppServeGenerator,
         metrics: Metrics,
         *,
         max_batch: int = 32,

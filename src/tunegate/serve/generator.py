@@ -1,18 +1,21 @@
 """The local generator as the server needs it: raw-text prompts for /v1/completions, and each
 request's row visible while its batch decodes, so a request is answered as soon as its own row
-ends rather than when the whole batch does."""
+ends rather than when the whole batch does. `ServeGenerator` runs on torch,
+`LlamaCppServeGenerator` on llama.cpp (requests one after another); `serve_generator` picks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.models.decode import OnToken, Row
+from tunegate.models.llamacpp import LlamaCppGenerator
 from tunegate.models.local import LocalGenerator
 
-__all__ = ["ENDED", "RawRequest", "ServeGenerator"]
+__all__ = ["ENDED", "LlamaCppServeGenerator", "RawRequest", "ServeGenerator", "serve_generator"]
 
 ENDED = ("stop", "length", "grammar")  # a row's own end (not "cancelled")
 
@@ -62,9 +65,81 @@ class ServeGenerator(LocalGenerator):
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
         if not isinstance(req, RawRequest):
             return super()._encode(req)
-        if req.adapter is not None and req.adapter not in self.adapters:
-            raise TunegateError(f"unknown adapter {req.adapter!r}")
-        ids = list(self.tokenizer(req.prompt, add_special_tokens=True)["input_ids"])
-        if not ids:
-            return ids, "the prompt is empty"
-        return ids, self._over_context(ids, req)
+        return _raw_ids(self, req)
+
+
+class LlamaCppServeGenerator(LlamaCppGenerator):
+    """`LlamaCppGenerator` plus raw prompts and `snapshot`, as `ServeGenerator` has them."""
+
+    rows: dict[int, Row]
+
+    def generate(
+        self,
+        requests: Sequence[GenRequest],
+        progress: Progress | None = None,
+        on_token: OnToken | None = None,
+    ) -> list[Generation]:
+        self.rows = {}
+        try:
+            return super().generate(requests, progress, on_token)
+        finally:
+            self.rows = {}
+
+    def finish(self, index: int) -> str | None:
+        row = self.rows.get(index)
+        return None if row is None else row.finish
+
+    def snapshot(self, index: int) -> tuple[Generation, str | None] | None:
+        row = self.rows.get(index)
+        if row is None:
+            return None
+        return self._generation(row, 0), row.finish
+
+    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
+        row = super()._row(index, req, ids)
+        self.rows[index] = row
+        return row
+
+    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
+        if not isinstance(req, RawRequest):
+            return super()._encode(req)
+        ids, error = _raw_ids(self, req)
+        budget = req.max_tokens
+        if error is None and len(ids) + budget > self.max_positions:
+            error = (
+                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
+                f"model's context of {self.max_positions}"
+            )
+        return ids, error
+
+
+def _raw_ids(gen: Any, req: RawRequest) -> tuple[list[int], str | None]:
+    """A raw prompt's ids (the tokenizer's own special tokens added), or why it cannot run."""
+    if req.adapter is not None and req.adapter not in gen.adapters:
+        raise TunegateError(f"unknown adapter {req.adapter!r}")
+    ids = list(gen.tokenizer(req.prompt, add_special_tokens=True)["input_ids"])
+    if not ids:
+        return ids, "the prompt is empty"
+    over = gen._over_context(ids, req) if isinstance(gen, LocalGenerator) else None
+    return ids, over
+
+
+def serve_generator(
+    engine: str, base: str | None, adapters: dict[str, Any], name: str, batch_size: int
+) -> ServeGenerator | LlamaCppServeGenerator:
+    """The server's generator on `engine` (llamacpp or torch); llamacpp falls back to torch with
+    one line when it is not usable, the model is not a .gguf, or an adapter cannot be
+    converted."""
+    from tunegate.models.engines import choose_engine, say
+    from tunegate.models.gguf_lora import AdapterNotConverted
+
+    if engine == "openai":
+        raise TunegateError("serve runs the model itself: --engine is llamacpp or torch")
+    choice = choose_engine(engine, base)
+    say(choice.note)
+    if choice.engine == "llamacpp":
+        try:
+            return LlamaCppServeGenerator(base, adapters, name=name, quant=choice.quant or "f16")
+        except AdapterNotConverted as exc:
+            say(f"{exc}; serving with the torch engine")
+    return ServeGenerator(base, adapters, name=name, batch_size=batch_size)

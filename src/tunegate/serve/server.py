@@ -38,13 +38,13 @@ def load(table: ModelTable, config: ServeConfig, *, generator: Any | None = None
     """Load the table's base model and adapters (or use `generator`) and build the app."""
     from tunegate.serve.app import build_app
     from tunegate.serve.engine import Engine
-    from tunegate.serve.generator import ServeGenerator
+    from tunegate.serve.generator import serve_generator
     from tunegate.serve.metrics import Metrics
 
     config.check_bind()
     if generator is None:
-        generator = ServeGenerator(
-            table.base, dict(table.adapters), name=table.base_name, batch_size=config.max_batch
+        generator = serve_generator(
+            config.engine, table.base, dict(table.adapters), table.base_name, config.max_batch
         )
     metrics = Metrics()
     engine = Engine(

@@ -92,7 +92,7 @@ def test_the_readiness_and_failures_sections(built_report: Any) -> None:
 def test_the_per_field_section_of_a_json_task(built_report: Any) -> None:
     result, page, _ = built_report
     section = page[page.index("<h2>Per-field F1</h2>") :]
-    for r in result.gathered.diagnose.rungs:
+    for r in result.gathered.evidence.rungs:
         assert f"<th>{e(r.rung)}</th>" in section
     assert "<tr><td>category</td>" in section
     assert "Where the rungs differ most" in section

@@ -392,7 +392,7 @@ def render(v: ReportView) -> str:
         '<p class="muted">Each figure: value, [95% CI], n. A target is met when the whole '
         "interval meets it, may be met when only the value does.</p>",
         _rung_table(v),
-        fields.section(g.task, g.schema, [r.outputs for r in g.diagnose.rungs]),
+        fields.section(g.task, g.schema, [r.outputs for r in g.evidence.rungs]),
         distill_section(g.distill),
         "<h2>Plots</h2>",
         _plots(v.plots),

@@ -253,3 +253,16 @@ def test_when_a_prompt_rung_and_the_adapter_both_meet_the_headline_says_both() -
     assert "no prompt rung meets" not in d.headline
     assert "both few_shot_constrained and the fine-tuned model meet" in d.headline
     assert d.ceiling == "few_shot_constrained"
+
+
+def test_min_accuracy_is_judged_on_the_named_primary_metric() -> None:
+    """A task that names its primary metric is held to `min_accuracy` on that same figure."""
+    raw = TASK.model_dump(by_alias=True)
+    raw["output"].update(type="json", primary_metric="knowledge.pair_f1", schema={"type": "object"})
+    task = parse_task({k: v for k, v in raw.items() if v is not None})
+    r = RungResult(
+        "constrained", "", RungOutputs("constrained", "m", []), [],
+        metrics=[m("knowledge.pair_f1", 0.9), m("knowledge.field_accuracy", 0.2)],
+    )  # fmt: skip
+    d = decide(task, Evidence(rungs=[r], readiness=READY))
+    assert d.rungs[0].targets["min_accuracy"] == "meets"

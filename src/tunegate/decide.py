@@ -19,7 +19,7 @@ import numpy as np
 from tunegate.evidence import CurvePoint, Evidence, Readiness, Training
 from tunegate.ladder.result import OPTIMIZED, RungResult, prompt_ceiling
 from tunegate.outputs import Metric
-from tunegate.signals import TARGET_METRICS, primary_metric
+from tunegate.signals import primary_metric, target_metric
 from tunegate.signals.cost import (
     break_even_per_day,
     budget_notes,
@@ -95,7 +95,7 @@ def rung_status(task: Task, r: RungResult) -> RungStatus:
     for target, goal in task.targets.model_dump().items():
         if goal is None:
             continue
-        name = TARGET_METRICS.get(target, {}).get(task.output.type)
+        name = target_metric(task, target)
         m = r.metric(name) if name else None
         statuses[target] = (
             "not measured"

@@ -92,6 +92,16 @@ def primary_metric(task: Task) -> str:
     return task.output.primary_metric or PRIMARY[task.output.type]
 
 
+def target_metric(task: Task, target: str) -> str | None:
+    """The figure a target is judged on: `min_accuracy` (and `min_similarity`) follow the task's
+    primary metric, so the target, the ranking and the report quote one figure."""
+    if target in ("min_accuracy", "min_similarity") and task.output.type in TARGET_METRICS.get(
+        target, {}
+    ):
+        return primary_metric(task)
+    return TARGET_METRICS.get(target, {}).get(task.output.type)
+
+
 @dataclass
 class RungScores:
     """One rung measured: its figures, the per-item scores behind them (for paired comparisons),
@@ -327,7 +337,7 @@ def targets_met(task: Task, metrics: Sequence[Metric]) -> dict[str, TargetStatus
     for target, value in task.targets.model_dump().items():
         if value is None:
             continue
-        name = TARGET_METRICS.get(target, {}).get(task.output.type)
+        name = target_metric(task, target)
         m = by_name.get(name) if name else None
         if m is None:
             out[target] = "not measured"

@@ -245,17 +245,22 @@ def _break_even(task: Task, ev: Evidence) -> dict[str, float | None]:
     return out
 
 
-def _verdict(
-    task: Task, ev: Evidence, statuses: list[RungStatus], gates: list[Gate]
-) -> tuple[Verdict, str, str | None, list[str]]:
-    """The verdict, its headline, the chosen rung and the reasons that go with them."""
-    order = sorted(
+def _ranked(statuses: list[RungStatus]) -> list[RungStatus]:
+    """Rungs by how well they meet the targets, then by cost per month (cheapest first)."""
+    return sorted(
         statuses,
         key=lambda s: (
             _RANK[s.overall],
             math.inf if s.cost_per_month is None else s.cost_per_month,
         ),
     )
+
+
+def _verdict(
+    task: Task, ev: Evidence, statuses: list[RungStatus], gates: list[Gate]
+) -> tuple[Verdict, str, str | None, list[str]]:
+    """The verdict, its headline, the chosen rung and the reasons that go with them."""
+    order = _ranked(statuses)
     meeting = [s for s in order if s.overall == "meets"] or [
         s for s in order if s.overall == "may meet"
     ]
@@ -281,26 +286,24 @@ def _verdict(
         return "nothing meets", _nothing_meets(task, order), None, reasons
     pick = meeting[0]
     word = "meets" if pick.overall == "meets" else "may meet"
-    kinds = {s.kind for s in meeting}
+    prompt = next((s for s in meeting if s.kind == "prompt"), None)
     others = [s.rung for s in meeting[1:]]
     also = f" ({', '.join(others)} also {word})" if others else ""
     if pick.kind == "prompt":
         headline = f"Prompting is enough: {pick.rung} {word} every target at the lowest cost{also}."
         return "prompting suffices", headline, pick.rung, reasons
     if pick.kind == "finetuned":
-        if "prompt" in kinds:
-            best = next(s for s in meeting if s.kind == "prompt")
+        if prompt is not None:
             headline = (
-                f"Fine-tune, or keep prompting: both {best.rung} and the fine-tuned model {word} "
+                f"Fine-tune, or keep prompting: both {prompt.rung} and the fine-tuned model {word} "
                 f"every target; the fine-tuned model is cheaper at your traffic{also}."
             )
         else:
             headline = f"Fine-tune: no prompt rung meets the targets; the fine-tuned model {'does' if word == 'meets' else 'may'}."
         return "fine-tune", headline, pick.rung, reasons
-    if "prompt" in kinds:
-        best = next(s for s in meeting if s.kind == "prompt")
+    if prompt is not None:
         headline = (
-            f"The remote model is the cheapest that {word} every target; {best.rung} also "
+            f"The remote model is the cheapest that {word} every target; {prompt.rung} also "
             f"{word}{also}."
         )
     else:
@@ -350,13 +353,7 @@ def decide(task: Task, ev: Evidence) -> Decision:
     top = prompt_ceiling(ev.rungs, primary)
     best_prompt = next((s for s in statuses if top and s.rung == top.rung), None)
     tuned = next((s for s in statuses if s.kind == "finetuned"), None)
-    order = sorted(
-        statuses,
-        key=lambda s: (
-            _RANK[s.overall],
-            math.inf if s.cost_per_month is None else s.cost_per_month,
-        ),
-    )
+    order = _ranked(statuses)
     if not task.targets.model_dump(exclude_none=True):
         reasons.append(
             "no targets are set in tunegate.yaml: every rung 'may meet'; set targets for a firm verdict"

@@ -8,6 +8,7 @@ Slow tier: two diagnoses, a training run and two report subprocesses take minute
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import zlib
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
 from ladder_fakes import BagOfWords, ScriptedGenerator
 from report_store import demo_task_folder, run_cli
@@ -27,6 +29,7 @@ from tunegate.signals import primary_metric
 from tunegate.spec import load_task
 from tunegate.store import Store
 from tunegate.train import api as train_api
+from tunegate.web.app import create_app
 
 FAST = {"steps": 2, "batch_size": 4, "lr": 2e-2, "eval_every": 2, "checkpoint_every": 2,
         "patience": 0, "val_fraction": 0.1, "val_max": 8, "layers": 1, "warmup": 0,
@@ -112,6 +115,9 @@ def test_the_report_rests_on_every_rung_of_the_usual_path(
     headline = decision["headline"]
     assert "no prompt rung meets" not in headline
     assert "both few_shot_constrained and the fine-tuned model" in headline
+    with TestClient(create_app(folder.parent)) as client:  # the web UI's task page
+        page = client.get(f"/tasks/{folder.name}")
+    assert page.status_code == 200 and html.escape(headline, quote=False) in page.text
 
 
 def test_a_third_run_on_other_items_is_named_and_never_paired(

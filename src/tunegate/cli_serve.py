@@ -48,7 +48,8 @@ def serve(
     ] = "torch",
 ) -> None:
     """An OpenAI-compatible server (chat and text completions, streaming, JSON Schema
-    guaranteed by constrained decoding) for the task's model and adapters."""
+    enforced by constrained decoding: valid unless cut at max_tokens) for the task's model and
+    adapters."""
     from tunegate.serve import ServeConfig, parse_adapter
     from tunegate.serve import serve as run_server
 

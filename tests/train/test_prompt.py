@@ -204,3 +204,31 @@ def test_auto_without_anything_to_measure_takes_compact(
     store = Store(folder)
     assert store.run(nodev.run_id).config["prompt_choice"]["probes"] == []
     store.close()
+
+
+def test_a_resumed_auto_run_keeps_its_choice(
+    tmp_path: Path, tiny_llama: Path, fast: dict, task_writer
+) -> None:
+    """Stopped after its first step and resumed, an auto run does not choose again: same form,
+    same reason, the run finishes with the prompt it started with."""
+    from tunegate.train import TrainInterrupted
+
+    folder = _task(tmp_path / "auto", tiny_llama, task_writer, "Sort a word into its kind.")
+    steps = [0]
+
+    def stop() -> bool:
+        steps[0] += 1
+        return steps[0] == 1
+
+    settings = {**fast, "steps": 3, "prompt": "auto", "probe_steps": 2}
+    with pytest.raises(TrainInterrupted) as halt:
+        train(folder, "quick", settings, show_progress=False, should_stop=stop)
+    store = Store(folder)
+    first = store.run(halt.value.run_id).config["prompt_choice"]
+    store.close()
+    result = train(folder, resume=True, show_progress=False)
+    assert result.run_id == halt.value.run_id and result.steps == 3
+    assert result.prompt["form"] == first["form"] and result.prompt["why"] == first["why"]
+    store = Store(folder)
+    assert store.run(result.run_id).config["prompt_choice"] == first
+    store.close()

@@ -356,7 +356,9 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
     assert full["tokens_per_example"] - compact["tokens_per_example"] == pytest.approx(
         full["input_tokens"] - compact["input_tokens"]
     )
-    assert "compact prompt (set): " in item.reason and "full prompt: " in item.reason
+    # the preset's prompt is auto: both forms shown, and the probes' time before the choice
+    assert "compact prompt: " in item.reason and "full prompt: " in item.reason
+    assert "prompt auto: 16 steps of each form first (about " in item.reason
     task, _ = load_task(folder)
     record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
     (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))

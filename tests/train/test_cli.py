@@ -101,7 +101,7 @@ def test_every_row_over_max_length_with_drop_is_refused(
         (["--preset", "quik"], "unknown preset 'quik' (did you mean 'quick'?)"),
         (["--lr", "-1"], "lr: Input should be greater than 0"),
         (["--layers", "top"], "--layers: expected all"),
-        (["--prompt", "short"], "prompt: Input should be 'full' or 'compact'"),
+        (["--prompt", "short"], "prompt: Input should be 'auto', 'full' or 'compact'"),
         (["--curve", "0,2"], "--curve: each fraction must be in (0, 1]"),
         (["--resume"], "no interrupted training run with a checkpoint to resume"),
         (["--run", "train-x"], "--run names a run to continue: use it with --resume"),

@@ -131,3 +131,104 @@ def test_the_rung_sends_the_prompt_its_adapter_was_trained_on(
                    measure=False)  # fmt: skip
     items = res.rungs[0].outputs.items
     assert len(items) == len(test) and all(it.error is None for it in items)
+
+
+def test_auto_prefers_the_lower_dev_loss_and_the_cheaper_form_when_close() -> None:
+    """The rule on measured probes: the lowest dev loss wins; a form within 2% of it that reads
+    fewer input tokens per request wins instead."""
+    from tunegate.train.choose import Probe, decide
+
+    full = Probe("full", 0.50, 16, 3.0, 185, 148)
+    assert decide([full, Probe("compact", 0.60, 16, 2.0, 105, 68)], 50).form == "full"
+    close = decide([full, Probe("compact", 0.505, 16, 2.0, 105, 68)], 50)
+    assert close.form == "compact" and "80 fewer input tokens" in close.why
+    assert "full 0.5000, compact 0.5050" in close.why and close.seconds == 5.0
+    better = decide([full, Probe("compact", 0.40, 16, 2.0, 105, 68)], 50)
+    assert better.form == "compact" and "compact learns best" in better.why
+
+
+def _weights(adapter: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(adapter / "adapter_model.safetensors"))
+
+
+def test_auto_measures_both_forms_then_trains_the_chosen_one_afresh(
+    tmp_path: Path, tiny_llama: Path, fast: dict, task_writer
+) -> None:
+    """prompt auto on the tiny Llama: both forms probed on the dev split, the choice and its
+    reason recorded (adapter folder, run config, summary, report note), and the adapter is the
+    one a run that set the chosen form itself trains (same init, batches, schedule)."""
+    import torch
+
+    from tunegate.train.prompt import describe
+
+    folder = _task(tmp_path / "auto", tiny_llama, task_writer, "Sort a word into its kind.")
+    result = train(folder, "quick", {**fast, "steps": 3, "prompt": "auto", "probe_steps": 2},
+                   show_progress=False)  # fmt: skip
+    task, _ = load_task(folder)
+    store = Store(folder)
+    run = store.run(result.run_id)
+    store.close()
+    choice = run.config["prompt_choice"]
+    assert [p["form"] for p in choice["probes"]] == ["full", "compact"]
+    assert all(p["steps"] == 2 and p["dev_loss"] > 0 for p in choice["probes"])
+    full, compact = choice["probes"]
+    assert compact["input_tokens"] != full["input_tokens"] and full["tokens_per_example"] > 0
+    chosen = run.config["train"]["prompt"]
+    assert chosen == choice["form"] in ("full", "compact")
+    recorded = load_prompt(result.adapter, task)
+    assert recorded == prompt_form(task, chosen) and recorded.why == choice["why"]
+    assert result.prompt["why"].startswith("prompt auto: dev-split loss after 2 steps")
+    assert describe(result.run_id, result.prompt).endswith(choice["why"] + ".")
+
+    folder2 = _task(tmp_path / "set", tiny_llama, task_writer, "Sort a word into its kind.")
+    again = train(folder2, "quick", {**fast, "steps": 3, "prompt": chosen}, show_progress=False)
+    a, b = _weights(result.adapter), _weights(again.adapter)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not load_prompt(again.adapter, task).why  # set, not chosen
+
+
+def test_auto_without_anything_to_measure_takes_compact(
+    tmp_path: Path, tiny_llama: Path, fast: dict, task_writer
+) -> None:
+    """The two forms are the same text (a one-sentence system prompt, no description), or there
+    is no dev split: no probe runs, compact is taken, and the reason says so."""
+    folder = _task(tmp_path / "same", tiny_llama, task_writer)
+    same = train(folder, "quick", {**fast, "steps": 2, "prompt": "auto"}, show_progress=False)
+    assert same.prompt["form"] == "compact" and "the same text" in same.prompt["why"]
+    folder = _task(tmp_path / "nodev", tiny_llama, task_writer, "Sort a word into its kind.")
+    nodev = train(folder, "quick", {**fast, "steps": 2, "prompt": "auto", "val_fraction": 0},
+                  show_progress=False)  # fmt: skip
+    assert nodev.prompt["form"] == "compact" and "no dev split" in nodev.prompt["why"]
+    store = Store(folder)
+    assert store.run(nodev.run_id).config["prompt_choice"]["probes"] == []
+    store.close()
+
+
+def test_a_resumed_auto_run_keeps_its_choice(
+    tmp_path: Path, tiny_llama: Path, fast: dict, task_writer
+) -> None:
+    """Stopped after its first step and resumed, an auto run does not choose again: same form,
+    same reason, the run finishes with the prompt it started with."""
+    from tunegate.train import TrainInterrupted
+
+    folder = _task(tmp_path / "auto", tiny_llama, task_writer, "Sort a word into its kind.")
+    steps = [0]
+
+    def stop() -> bool:
+        steps[0] += 1
+        return steps[0] == 1
+
+    settings = {**fast, "steps": 3, "prompt": "auto", "probe_steps": 2}
+    with pytest.raises(TrainInterrupted) as halt:
+        train(folder, "quick", settings, show_progress=False, should_stop=stop)
+    store = Store(folder)
+    first = store.run(halt.value.run_id).config["prompt_choice"]
+    store.close()
+    result = train(folder, resume=True, show_progress=False)
+    assert result.run_id == halt.value.run_id and result.steps == 3
+    assert result.prompt["form"] == first["form"] and result.prompt["why"] == first["why"]
+    store = Store(folder)
+    assert store.run(result.run_id).config["prompt_choice"] == first
+    store.close()

@@ -6,8 +6,9 @@ steps and scales them by the epoch's real token count. The item gives seconds pe
 run's time and its cost at `prices.train_per_hour` (else `self_hosted_per_hour`), and warns when
 the run would exceed the task's `budget`. Both prompt forms (`prompt: full | compact`) are timed:
 tokens per training example, steps in the run (or its time budget) and input tokens per request
-of each; the configured one decides the verdict. Without torch or the model it is skipped with a
-note.
+of each; the configured one decides the verdict (compact's for `prompt: auto`, whose probes —
+a few steps of each form before the dev split picks one — are timed in the reason). Without torch
+or the model it is skipped with a note.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def time_item(
     try:
         from tunegate.train.timing import estimate
 
-        est = estimate(task, folder, train, cfg)
-        other = "compact" if cfg.prompt == "full" else "full"
+        first = "full" if cfg.prompt == "full" else "compact"  # auto: compact's time leads
+        est = estimate(task, folder, train, cfg.model_copy(update={"prompt": first}))
+        other = "compact" if first == "full" else "full"
         alt = estimate(task, folder, train, cfg.model_copy(update={"prompt": other}))
     except ImportError as exc:
         return skipped(f"training backend unavailable ({exc.name or exc})"), None
@@ -75,6 +77,10 @@ def time_item(
         reason += f"; {note}" + ("" if ok else " (fewer epochs, a faster preset or machine)")
     forms = {e.prompt: e for e in (est, alt)}
     reason += "; " + "; ".join(_prompt_line(e, cfg) for _, e in sorted(forms.items()))
+    if cfg.prompt == "auto":  # both forms train probe_steps steps first, then the dev split picks
+        probe = sum(e.seconds_per_epoch / e.steps_per_epoch for e in forms.values())
+        reason += (f"; prompt auto: {cfg.probe_steps} steps of each form first (about "
+                   f"{cfg.probe_steps * probe:.0f} s), then the lower dev-split loss picks one")  # fmt: skip
     details = {**asdict(est), "cost": dollars, "price_per_hour": price, "minutes": minutes,
                "prompts": {name: asdict(e) for name, e in sorted(forms.items())}}  # fmt: skip
     item = CheckItem(NAME, TITLE, "ok" if ok else "warn", est.seconds_per_epoch, reason,

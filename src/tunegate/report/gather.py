@@ -206,6 +206,10 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
 
         latest = pick_adapter(store)
         train = load_train(store, latest[0]) if latest else None
+    if train is not None:  # which prompt the adapter was trained on and is sent, and why
+        from tunegate.train.prompt import describe
+
+        notes.append(describe(train.run_id, train.summary.get("prompt")))
     tag, curve = _curve(store, task)
     points = [c.point for c in curve if c.point is not None]
     evidence.readiness = readiness(check) if check else None

@@ -98,14 +98,18 @@ def _same_settings(saved: dict[str, Any], now: dict[str, Any], run_id: str, sour
         )
 
 
-def _plan_budget(loop: Any, cfg: Any, saved: dict[str, Any] | None, accelerator: Any) -> int:
-    """Steps for a time budget: timed now (about 5% of the budget), or the resumed run's own."""
+def _plan_budget(
+    loop: Any, cfg: Any, saved: dict[str, Any] | None, accelerator: Any, spent: float = 0.0
+) -> int:
+    """Steps for a time budget less `spent` seconds: timed now (about 5% of the budget), or the
+    resumed run's own."""
     from tunegate.train.timing import fit_steps, measure
 
     planned = saved.get("planned_steps") if saved else None
     if planned is None:
         speed = measure(loop, max_steps=6, max_seconds=min(30.0, max(6.0, cfg.minutes * 3)))
-        planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, cfg.minutes * 60)
+        budget = max(cfg.minutes * 60 - spent, cfg.minutes * 6)  # probes take at most 90%
+        planned = fit_steps(speed, loop.steps_per_epoch, loop.total_steps, budget)
         planned = _broadcast(accelerator, planned)
     return int(planned)
 
@@ -160,13 +164,19 @@ def train(
             **saved.get("options", {}),
             **{k: v for k, v in (overrides or {}).items() if v is not None},
         }
-        if "prompt" not in saved["train"]:  # checkpointed before prompt forms: the full prompt
-            overrides.setdefault("prompt", "full")
-            saved["train"]["prompt"] = "full"
+        saved["train"].setdefault("prompt", "full")  # checkpointed before prompt forms: full
+        if overrides.get("prompt", "auto") == "auto":  # the form it trains on, not a new choice
+            overrides["prompt"] = saved["train"]["prompt"]
     options = {k: v for k, v in (overrides or {}).items() if v is not None}
     cfg = resolve_config(preset, spec.train, options, task_source=source)
     model_path = resolve_model(spec.model, folder)
     data = carve(spec, load_dataset(spec, folder).train, cfg)
+    from tunegate.train.choose import Choice, choose_prompt
+
+    choice = Choice.from_record(saved.get("prompt_choice") if saved else None)  # a resumed run's
+    if cfg.prompt == "auto":  # measure both forms on the dev split (train/choose.py)
+        choice = choose_prompt(spec, model_path, data, cfg, accelerator, source)
+        cfg = cfg.model_copy(update={"prompt": choice.form})
     record = {
         "preset": str(preset or DEFAULT_PRESET),
         "options": options,
@@ -179,7 +189,8 @@ def train(
         "processes": accelerator.num_processes,
         "fraction": cfg.fraction,
         "curve": curve,
-        "prompt": prompt_form(spec, cfg.prompt).to_json(),
+        "prompt": (choice.prompt(spec) if choice else prompt_form(spec, cfg.prompt)).to_json(),
+        "prompt_choice": choice.record() if choice else None,
     }
     if saved is not None:
         _same_settings(saved, record, str(run_id), source)
@@ -187,8 +198,10 @@ def train(
         spec, model_path, data, cfg, accelerator, source, ckpt["adapter"] if ckpt else None
     )
     loop = built.loop
+    loop.prompt = choice.prompt(spec) if choice else loop.prompt  # with why it was chosen
     if cfg.minutes and not cfg.steps:  # a time budget: as many steps as fit, kept on resume
-        loop.total_steps = _plan_budget(loop, cfg, saved, accelerator)
+        spent = choice.seconds if choice else 0.0  # the prompt probes' time
+        loop.total_steps = _plan_budget(loop, cfg, saved, accelerator, spent)
         loop.scheduler = make_scheduler(loop.optimizer, cfg, loop.total_steps)
         record["planned_steps"] = loop.total_steps
     if accelerator.is_main_process:

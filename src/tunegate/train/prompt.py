@@ -6,14 +6,15 @@ text's first sentence. The adapter learns the long instructions from the example
 reading them on every request. (A system turn is kept: without one, chat templates such as
 SmolLM2's insert a default system prompt of their own.) Neither form lists a label task's labels. Training writes the form it used
 to `tunegate_prompt.json` in the adapter folder; an adapter without that file (trained before the
-record existed) was trained on the full prompt, and gets it.
+record existed) was trained on the full prompt, and gets it. `prompt: auto` measures both forms on
+the dev split and picks one (train/choose.py); the record then says why.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,22 @@ from tunegate.data.examples import Example
 from tunegate.errors import TunegateError
 from tunegate.spec import Task
 
-__all__ = ["PROMPT_FILE", "PromptForm", "load_prompt", "prompt_form"]
+__all__ = ["FORMS", "PROMPT_FILE", "PromptForm", "describe", "load_prompt", "prompt_form"]
 
 PROMPT_FILE = "tunegate_prompt.json"
+FORMS = ("full", "compact")  # `prompt: auto` chooses one of these (train/choose.py)
 FIRST_SENTENCE = re.compile(r"(.+?[.!?])(?:\s|$)")
 
 
 @dataclass(frozen=True)
 class PromptForm:
-    """One prompt form: its name, the system text (may be empty) and the user template."""
+    """One prompt form: its name, the system text (may be empty) and the user template; `why`
+    says how `prompt: auto` chose it (not part of the prompt: equal forms compare equal)."""
 
     form: str
     system: str
     user: str
+    why: str = field(default="", compare=False)
 
     def messages(self, task: Task, ex: Example) -> list[dict[str, str]]:
         """Chat messages for one example, no answer. Chat-shaped examples keep their own turns
@@ -53,7 +57,8 @@ class PromptForm:
         return [*sys_turn, {"role": "user", "content": user}]
 
     def to_json(self) -> dict[str, str]:
-        return asdict(self)
+        out = {"form": self.form, "system": self.system, "user": self.user}
+        return {**out, "why": self.why} if self.why else out
 
     def record(self) -> str:
         """The record's text, as `tunegate_prompt.json` holds it."""
@@ -70,6 +75,9 @@ def prompt_form(task: Task, form: str) -> PromptForm:
             system = " ".join((task.prompt.system or "").split())
             line = m.group(1) if (m := FIRST_SENTENCE.match(system)) else system
         return PromptForm("compact", line, task.prompt.user)
+    if form == "auto":
+        raise TunegateError("prompt auto is resolved to full or compact before training starts "
+                            "(tunegate.train.choose)")  # fmt: skip
     raise TunegateError(f"prompt: expected full or compact, got {form!r}")
 
 
@@ -81,8 +89,20 @@ def load_prompt(folder: str | Path, task: Task) -> PromptForm:
         return prompt_form(task, "full")
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
-        return PromptForm(str(data["form"]), str(data["system"]), str(data["user"]))
+        return PromptForm(str(data["form"]), str(data["system"]), str(data["user"]),
+                          why=str(data.get("why", "")))  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TunegateError(
             "unreadable prompt record (expected JSON with form, system and user)", str(path)
         ) from exc
+
+
+def describe(run_id: str, prompt: dict[str, str] | None) -> str:
+    """One line for the report: which prompt the adapter of training run `run_id` was trained on
+    and is sent (its run summary's `prompt`), and why that one."""
+    if not prompt:
+        return (f"The fine-tuned adapter (training run {run_id}) predates prompt records: it was "
+                "trained on, and is sent, the task's full prompt.")  # fmt: skip
+    why = prompt.get("why") or f"set by the run's settings (prompt: {prompt.get('form')})"
+    return (f"The fine-tuned adapter (training run {run_id}) was trained on, and is sent, the "
+            f"{prompt.get('form')} prompt (system text: {prompt.get('system', '')!r}); {why}.")  # fmt: skip

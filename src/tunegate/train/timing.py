@@ -107,6 +107,8 @@ def estimate(
 ) -> Estimate:
     """Time a few real training steps of `config` (default: the task's preset) and extrapolate."""
     cfg = config or resolve_config(None, task.train)
+    if cfg.prompt == "auto":  # timed as compact; check's estimate times both forms (train_time.py)
+        cfg = cfg.model_copy(update={"prompt": "compact"})
     data = carve(task, examples, cfg)
     scale = 1.0
     train = data.train

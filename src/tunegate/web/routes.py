@@ -44,21 +44,20 @@ async def create_task(
 
 @router.get("/tasks/{slug}", response_class=HTMLResponse)
 def task_page(request: Request, slug: str) -> HTMLResponse:
+    """The overview: the decision as the report renders it, the next step, the data's check."""
+    from tunegate.web.overview import decision_view
+
     ui = state(request)
     folder = ui.workspace.folder(slug)
-    task_error = advice = None
+    task_error = view = None
     try:
-        advice = views.recommendation(folder)
+        view = decision_view(folder)
     except TunegateError as exc:
         task_error = ui.workspace.tidy(exc)
-    store = Store(folder)
-    try:
-        jobs = store.jobs()[:10]
+    with Store(folder) as store:
         check = views.latest_check(store)
-    finally:
-        store.close()
-    return page(request, "task.html", slug=slug, tab="task", advice=advice, jobs=jobs,
-                check=check, task_error=task_error)  # fmt: skip
+    return page(request, "task.html", slug=slug, tab="task", view=view, check=check,
+                task_error=task_error)  # fmt: skip
 
 
 @router.get("/tasks/{slug}/edit", response_class=HTMLResponse)

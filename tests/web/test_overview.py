@@ -1,0 +1,100 @@
+"""The overview is the decision: the same recommendation, rungs x signals table and plots as the
+report, rendered by the report's own partials, and its figures equal `tunegate report --json`."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from report_store import demo_task_folder, fill_store, run_cli
+from tunegate.report.html import fmt_metric
+from tunegate.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the demo task with a filled run store (check, train, full ladder)."""
+    from tunegate.signals.parse import CachedEncoder
+
+    ws = tmp_path_factory.mktemp("ws")
+    fill_store(demo_task_folder(ws), CachedEncoder(), curve=False)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def client(demo_ws: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_ws)) as c:
+        yield c
+
+
+def cells(page: str) -> dict[str, dict[str, tuple[float, str]]]:
+    """rung -> metric name -> (data-value, the cell's text) from the #rungs table."""
+    table = page[page.index('id="rungs"') : page.index("</table>", page.index('id="rungs"'))]
+    out: dict[str, dict[str, tuple[float, str]]] = {}
+    for rung, row in re.findall(r'<tr data-rung="([^"]+)"[^>]*>(.*?)</tr>', table, re.S):
+        found = re.findall(
+            r'data-metric="([^"]+)" data-value="([^"]+)">(.*?)(?:<span class="st">|</td>)', row
+        )
+        out[rung] = {name: (float(v), text) for name, v, text in found}
+    return out
+
+
+def test_overview_figures_equal_report_json(
+    demo_ws: Path, client: TestClient, tmp_path: Path
+) -> None:
+    folder = demo_ws / "support-tickets"
+    out = tmp_path / "report.json"
+    done = run_cli("report", str(folder), "--out", str(tmp_path / "r.html"), "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(out.read_text())
+    page = client.get("/tasks/support-tickets").text
+    decision = payload["decision"]
+    shown = html.unescape(re.search(r'<div class="headline">(.*?)</div>', page).group(1))
+    assert shown == decision["headline"]
+    assert f"Chosen rung: <strong>{decision['chosen']}</strong>" in page
+    flips = page[page.index('id="flips"') : page.index("</ul>", page.index('id="flips"'))]
+    assert [html.unescape(f) for f in re.findall(r"<li>(.*?)</li>", flips)] == decision["flips"]
+    table = cells(page)
+    rungs = payload["evidence"]["rungs"]
+    assert list(table) == [r["rung"] for r in rungs]
+    compared = 0
+    for r in rungs:
+        metrics = {m["name"]: m for m in r["metrics"]}
+        for name, (value, text) in table[r["rung"]].items():
+            m = metrics[name]
+            assert value == m["value"], (r["rung"], name)
+            expected = fmt_metric(_metric(m))
+            assert text == expected, (r["rung"], name)
+            compared += 1
+    assert compared >= 5 * len(rungs)  # format, knowledge, tokens, cost, latency per rung
+    # every rung's target statuses, as decide judged them
+    status = {s["rung"]: s["overall"] for s in decision["rungs"]}
+    for rung, overall in status.items():
+        row = re.search(rf'<tr data-rung="{rung}".*?</tr>', page, re.S).group(0)
+        assert f'class="s-{overall.replace(" ", "-")}"' in row
+
+
+def _metric(m: dict[str, Any]) -> Any:
+    from tunegate.outputs import Metric
+
+    return Metric(**m)
+
+
+def test_overview_has_the_plots_and_the_next_step(client: TestClient) -> None:
+    page = client.get("/tasks/support-tickets").text
+    keys = re.findall(r'<figure class="plot" id="plot-([^"]+)">', page)
+    assert keys[:3] == ["signals", "cost", "latency"] and "loss" in keys
+    assert page.index('id="recommendation"') < page.index('id="next"') < page.index('id="rungs"')
+    # finetuned is chosen and measured: the next step is to serve it
+    nxt = re.search(r'<a class="button" id="next" href="([^"]+)">([^<]+)</a>', page)
+    assert nxt.groups() == ("/tasks/support-tickets/playground", "Serve it")
+    assert "<code>tunegate serve support-tickets</code>" in page
+    css = client.get("/static/report.css")
+    assert css.status_code == 200 and ".verdict" in css.text

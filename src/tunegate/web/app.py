@@ -119,9 +119,10 @@ def create_app(
     async def tunegate_error(request: Request, exc: TunegateError) -> Response:
         return error_page(request, state(request).workspace.tidy(exc), 400)
 
-    from tunegate.web import routes, run_routes, runs_routes
+    from tunegate.web import routes, run_routes, runs_routes, train_routes
 
     app.include_router(routes.router)
+    app.include_router(train_routes.router)
     app.include_router(run_routes.router)
     app.include_router(runs_routes.router)
 

@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
@@ -63,37 +62,6 @@ async def diagnose_start(request: Request, slug: str) -> Response:
         return _jobs_page(request, slug, "diagnose", error="limit: expected a whole number ≥ 1")
     ui.worker.start(folder, "diagnose", {"rungs": rungs, "limit": int(limit) if limit else None})
     return redirect(f"/tasks/{slug}/diagnose")
-
-
-@router.get("/tasks/{slug}/train", response_class=HTMLResponse)
-def train_page(request: Request, slug: str) -> HTMLResponse:
-    return _jobs_page(request, slug, "train", error=None)
-
-
-@router.post("/tasks/{slug}/train")
-async def train_start(request: Request, slug: str) -> Response:
-    """Start training with a preset and optional settings (YAML, any `tunegate train` setting)."""
-    ui = state(request)
-    folder = ui.workspace.folder(slug)
-    form = await request.form()
-    preset = str(form.get("preset") or "quick")
-    if preset not in PRESETS:
-        return _jobs_page(request, slug, "train", error=f"preset: unknown {preset!r}")
-    text = str(form.get("settings") or "")
-    try:
-        overrides = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        return _jobs_page(request, slug, "train", error=f"settings: invalid YAML: {exc}")
-    if not isinstance(overrides, dict):
-        return _jobs_page(request, slug, "train", error="settings: expected a mapping of settings")
-    try:  # the same validation as the CLI, before anything starts
-        from tunegate.train.config import resolve_config
-
-        resolve_config(preset, None, overrides, task_source="settings")
-    except TunegateError as exc:
-        return _jobs_page(request, slug, "train", error=ui.workspace.tidy(exc))
-    ui.worker.start(folder, "train", {"preset": preset, "overrides": overrides})
-    return redirect(f"/tasks/{slug}/train")
 
 
 def _job(request: Request, slug: str, job_id: str) -> tuple[Any, Job]:

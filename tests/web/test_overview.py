@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from report_store import demo_task_folder, fill_store, run_cli
+from report_store import demo_task_folder, fill_store, run_cli, rung_outputs, write_diagnose
 from tunegate.report.html import fmt_metric
 from tunegate.web.app import create_app
 
@@ -21,10 +21,19 @@ from tunegate.web.app import create_app
 @pytest.fixture(scope="module")
 def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace holding the demo task with a filled run store (check, train, full ladder)."""
+    from tunegate.data.split import load_dataset
     from tunegate.signals.parse import CachedEncoder
+    from tunegate.spec import load_task, output_schema
+    from tunegate.store import Store
 
     ws = tmp_path_factory.mktemp("ws")
-    fill_store(demo_task_folder(ws), CachedEncoder(), curve=False)
+    encoder = CachedEncoder()
+    fill_store(demo_task_folder(ws), encoder, curve=False)
+    task, folder = load_task(ws / "support-tickets")
+    examples = load_dataset(task, folder).test
+    with Store(folder) as store:  # an earlier zero_shot run, to compare with
+        out = rung_outputs("zero_shot", examples, None, seed=7)
+        write_diagnose(store, task, output_schema(task, folder), [out], encoder)
     return ws
 
 
@@ -98,3 +107,46 @@ def test_overview_has_the_plots_and_the_next_step(client: TestClient) -> None:
     assert "<code>tunegate serve support-tickets</code>" in page
     css = client.get("/static/report.css")
     assert css.status_code == 200 and ".verdict" in css.text
+
+
+def test_every_run_of_the_store_is_listed(demo_ws: Path, client: TestClient) -> None:
+    from tunegate.store import Store
+
+    with Store(demo_ws / "support-tickets") as store:
+        stored = [(r.id, r.kind) for r in store.runs()]
+    page = client.get("/tasks/support-tickets/runs").text
+    assert re.findall(r'<tr data-run="([^"]+)" data-kind="(\w+)">', page) == stored
+    train = next(i for i, k in stored if k == "train")
+    run = client.get(f"/tasks/support-tickets/runs/{train}").text
+    assert "<polyline" in run and '<circle class="eval"' in run and "preset:" in run
+
+
+def test_two_diagnose_runs_side_by_side(demo_ws: Path, client: TestClient) -> None:
+    from tunegate.store import Store
+
+    with Store(demo_ws / "support-tickets") as store:
+        a, b = [r.id for r in store.runs("diagnose")][:2]
+    page = client.get(f"/tasks/support-tickets/compare?pick={a}&pick={b}")
+    assert page.status_code == 200 and 'id="compare"' in page.text
+    assert f"A: <strong>{a}</strong>" in page.text
+    one = client.get(f"/tasks/support-tickets/compare?pick={a}")
+    assert one.status_code == 400 and "tick two diagnose runs (ticked 1)" in one.text
+
+
+def test_the_diagnose_estimate_comes_from_the_measured_speed(
+    demo_ws: Path, client: TestClient
+) -> None:
+    from tunegate.store import Store
+
+    with Store(demo_ws / "support-tickets") as store:
+        run = next(r for r in store.runs("diagnose") if store.result(r.id, "rung.rag"))
+        rag = store.result(run.id, "rung.rag")
+    per_item = rag["seconds"] / len(rag["outputs"]["items"])
+    page = client.post(
+        "/tasks/support-tickets/diagnose/estimate", data={"rungs": ["rag"], "limit": "10"}
+    ).text
+    row = re.search(r'<tr data-rung="rag"><td>rag</td><td class="num">([^<]+)</td>', page)
+    assert row.group(1) == f"{per_item * 10:.0f} s" and f"measured in {run.id}" in page
+    assert "for 10 items" in page
+    bad = client.post("/tasks/support-tickets/diagnose/estimate", data={"limit": "x"}).text
+    assert "limit: expected a whole number ≥ 1" in bad

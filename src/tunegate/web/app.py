@@ -66,7 +66,17 @@ def template_env() -> Any:
 
     env = environment(HERE / "templates")
     env.undefined = jinja2.Undefined  # pages test optional context with `if x`
+    env.filters["duration"] = duration
     return env
+
+
+def duration(seconds: float) -> str:
+    """12 s, 3.4 min, 1.2 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _given_token(request: Request) -> str | None:

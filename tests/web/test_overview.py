@@ -13,28 +13,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from report_store import demo_task_folder, fill_store, run_cli, rung_outputs, write_diagnose
+from report_store import run_cli
 from tunegate.report.html import fmt_metric
 from tunegate.web.app import create_app
-
-
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace holding the demo task with a filled run store (check, train, full ladder)."""
-    from tunegate.data.split import load_dataset
-    from tunegate.signals.parse import CachedEncoder
-    from tunegate.spec import load_task, output_schema
-    from tunegate.store import Store
-
-    ws = tmp_path_factory.mktemp("ws")
-    encoder = CachedEncoder()
-    fill_store(demo_task_folder(ws), encoder, curve=False)
-    task, folder = load_task(ws / "support-tickets")
-    examples = load_dataset(task, folder).test
-    with Store(folder) as store:  # an earlier zero_shot run, to compare with
-        out = rung_outputs("zero_shot", examples, None, seed=7)
-        write_diagnose(store, task, output_schema(task, folder), [out], encoder)
-    return ws
 
 
 @pytest.fixture(scope="module")

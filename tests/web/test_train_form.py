@@ -94,7 +94,7 @@ def test_an_out_of_range_value_is_shown_by_its_field_and_starts_nothing(ws: Path
         form = values(c.get("/tasks/tickets/train").text)
         form.update(rank="0", dropout="1.5", lr="fast")
         r = c.post("/tasks/tickets/train", data=form, follow_redirects=False)
-    assert r.status_code == 422
+    assert r.status_code == 200 and 'id="form-error"' in r.text
     errors = dict(re.findall(r'class="field-error" id="e-(\w+)" role="alert">([^<]*)', r.text))
     assert errors == {
         "rank": "rank: Input should be greater than 0",

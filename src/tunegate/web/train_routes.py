@@ -67,7 +67,7 @@ async def train_start(request: Request, slug: str) -> Response:
     ui = state(request)
     folder = ui.workspace.folder(slug)
     form = train_form.read_form(await _form(request), _task_train(request, slug))
-    if form.errors:
-        return page(request, "train.html", status=422, **_context(request, slug, form))
+    if form.errors:  # 200: a page to correct, not a failed fetch (browsers log a 4xx as an error)
+        return page(request, "train.html", **_context(request, slug, form))
     ui.worker.start(folder, "train", {"preset": form.preset, "overrides": form.overrides})
     return redirect(f"/tasks/{slug}/train")

@@ -3,6 +3,8 @@ button, and resuming finishes the run from its checkpoint (no step trained twice
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from pathlib import Path
 
@@ -53,6 +55,11 @@ def test_restart_mid_training_then_resume(tmp_path: Path, tiny_llama: Path) -> N
             c.post("/tasks", files={"file": ("t.jsonl", data)}, data={"name": "t"}).status_code
             == 303
         )
+        preview = c.get("/uploads/t").text  # create the task as it was inferred
+        output = re.search(r'name="output"[^>]*>(.*?)</textarea>', preview, re.S)
+        assert output is not None
+        confirmed = c.post("/uploads/t", data={"output": html.unescape(output.group(1))})
+        assert confirmed.status_code == 303, confirmed.text
         form = {
             "model": str(tiny_llama),
             "user": "{message}",

@@ -39,8 +39,10 @@ def test_the_preview_shows_shape_labels_and_prompts_before_writing(tmp_path: Pat
         # is the row's text, then the expected answer
         first = page[page.index('class="answer example"') :]
         assert "Answer with exactly one of these labels" in first
-        assert "<pre>question 0 about my card_arrival</pre>" in first
-        assert '<pre class="target">card_arrival</pre>' in first
+        line = int(re.search(r'<p class="meta">data/intents.csv:(\d+)</p>', first).group(1))
+        i = line - 2  # the header is line 1
+        assert f"<pre>question {i} about my {LABELS[i % 3]}</pre>" in first
+        assert f'<pre class="target">{LABELS[i % 3]}</pre>' in first
         output = html.unescape(
             re.search(r'name="output"[^>]*>(.*?)</textarea>', page, re.S).group(1)
         )

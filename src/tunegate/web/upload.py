@@ -50,10 +50,13 @@ def preview(folder: Path) -> dict[str, Any]:
     task, folder = load_task(folder)
     data = load_dataset(task, folder)
     ctx = Context(task, folder, data, cast(Store, None))  # building a prompt needs no store
+    root = str(folder.resolve()) + "/"
+    first = sorted(data.train, key=lambda ex: _line(ex.source))[:SHOWN_ROWS]  # in file order
     rows = [
-        {"messages": query_messages(ctx, ex), "target": ex.target, "source": ex.source}
-        for ex in data.train[:SHOWN_ROWS]
-    ]
+        {"messages": query_messages(ctx, ex), "target": ex.target,
+         "source": ex.source.replace(root, "")}
+        for ex in first
+    ]  # fmt: skip
     schema = output_schema(task, folder) if task.output.type == "json" else None
     return {
         "shape": task.data.shape if task.data.shape != "auto" else "auto",
@@ -68,6 +71,11 @@ def preview(folder: Path) -> dict[str, Any]:
         "rows": rows,
         "output": output_yaml(folder),
     }
+
+
+def _line(source: str) -> int:
+    tail = source.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 def apply_output(folder: Path, text: str) -> None:

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from tunegate.decide import Decision
 from tunegate.ladder.result import RungResult
 from tunegate.outputs import Metric
-from tunegate.report import fields, search
+from tunegate.report import fields
 from tunegate.report.failures import RungFailures
 from tunegate.report.gather import Gathered
 from tunegate.report.plots import Plot
@@ -190,9 +190,14 @@ def distill_view(c: Any) -> dict[str, Any] | None:
     return {"c": c, "headline": headline(c), "one_off": one_off(c)}
 
 
+def render_partial(name: str, **ctx: Any) -> str:
+    """One partial alone, e.g. for a test of its section."""
+    return _ENV.get_template(name).render(**ctx).strip()
+
+
 def distill_section(c: Any) -> str:
     """The report's "Distillation" section alone ("" when no distill run finished)."""
-    return _ENV.get_template("partials/distill.html").render(distill=distill_view(c)).strip()
+    return render_partial("partials/distill.html", distill=distill_view(c))
 
 
 def context(v: ReportView) -> dict[str, Any]:
@@ -206,6 +211,9 @@ def context(v: ReportView) -> dict[str, Any]:
         "failures": v.failures,
         "comparisons": kept_comparisons(g),
         "distill": distill_view(g.distill),
+        "search": g.search,
+        "fields": fields.view(g.task, g.schema, [r.outputs for r in g.evidence.rungs]),
+        "primary": primary_metric(g.task),
     }
 
 
@@ -226,7 +234,5 @@ def render(v: ReportView) -> str:
         page_css=Markup(PAGE_CSS),
         runs=runs,
         when=time.strftime("%Y-%m-%d %H:%M"),
-        fields_html=Markup(fields.section(g.task, g.schema, [r.outputs for r in ev.rungs])),
-        search_html=Markup(search.section(g.search, primary_metric(g.task))),
     )
     return page.lstrip() + ("" if page.endswith("\n") else "\n")

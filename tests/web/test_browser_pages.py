@@ -76,7 +76,7 @@ def test_decision_pages_in_chromium(demo_ws: Path, tmp_path: Path) -> None:
             quality = resolve_config("quality").model_dump()
             expect(page.locator("#f-epochs")).to_have_value(str(quality["epochs"]))
             expect(page.locator("#train-command")).to_contain_text("--preset quality")
-            expect(page.locator("#train-estimate")).to_contain_text("min for")
+            expect(page.locator("#train-estimate")).to_contain_text("steps, $")
             page.fill("#f-rank", "0")
             page.focus("#start")
             page.keyboard.press("Enter")

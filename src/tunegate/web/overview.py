@@ -1,8 +1,8 @@
 """The task's overview is the decision: what `tunegate report` computes from the store (gather,
 decide, plots), rendered by the report's own partials, plus the one next step as a button.
 
-Plots are drawn with matplotlib, which takes seconds; the view is kept per task folder until the
-run store changes (its file's modification time), so reloading the page is instant.
+Plots are drawn with matplotlib, which takes seconds; the view is kept per task folder until a
+run changes in the store or the task file is edited, so reloading the page is instant.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunegate.spec import TASK_FILE
 from tunegate.store import STORE_DIR, STORE_FILE, Store
 
-_CACHE: dict[Path, tuple[float, dict[str, Any] | None]] = {}
+_CACHE: dict[Path, tuple[tuple[float, ...], dict[str, Any] | None]] = {}
 _LOCK = threading.Lock()
 
 
@@ -29,9 +30,14 @@ class NextStep:
     rungs: tuple[str, ...] = ()  # for a diagnose step: the rungs to tick
 
 
-def _stamp(folder: Path) -> float:
-    path = folder / STORE_DIR / STORE_FILE
-    return path.stat().st_mtime if path.exists() else 0.0
+def _stamp(folder: Path) -> tuple[float, ...]:
+    """What the decision depends on: the runs (how many, the latest change) and the task file."""
+    task = (folder / TASK_FILE).stat().st_mtime
+    if not (folder / STORE_DIR / STORE_FILE).exists():
+        return (task, 0.0, 0.0)
+    with Store(folder) as store:  # the store is in WAL mode: its file's time lags its writes
+        runs = store.runs()
+    return (task, float(len(runs)), max((r.updated for r in runs), default=0.0))
 
 
 def decision_view(folder: Path) -> dict[str, Any] | None:

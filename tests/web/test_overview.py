@@ -131,3 +131,30 @@ def test_the_diagnose_estimate_comes_from_the_measured_speed(
     assert "for 10 items" in page
     bad = client.post("/tasks/support-tickets/diagnose/estimate", data={"limit": "x"}).text
     assert "limit: expected a whole number ≥ 1" in bad
+
+
+def test_the_overview_follows_a_new_run(demo_ws: Path, tmp_path: Path) -> None:
+    """A diagnose written after the page was drawn changes the page (no stale decision)."""
+    import shutil
+
+    from report_store import TUNED, rung_outputs, write_diagnose
+    from tunegate.data.split import load_dataset
+    from tunegate.signals.parse import CachedEncoder
+    from tunegate.spec import load_task, output_schema
+    from tunegate.store import Store
+
+    ws = tmp_path / "ws"
+    shutil.copytree(demo_ws / "support-tickets", ws / "support-tickets")
+    with TestClient(create_app(ws)) as c:
+        before = cells(c.get("/tasks/support-tickets").text)["zero_shot"]
+        task, folder = load_task(ws / "support-tickets")
+        examples = load_dataset(task, folder).test
+        with Store(folder) as store:
+            out = rung_outputs("zero_shot", examples, TUNED[1.0], seed=3)
+            write_diagnose(store, task, output_schema(task, folder), [out], CachedEncoder())
+            newest = store.runs("diagnose")[0].id
+            stored = store.result(newest, "rung.zero_shot")["metrics"]
+        after = cells(c.get("/tasks/support-tickets").text)["zero_shot"]
+    name = "knowledge.field_accuracy"
+    assert after[name][0] == next(m["value"] for m in stored if m["name"] == name)
+    assert after[name][0] > before[name][0]

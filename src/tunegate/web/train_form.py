@@ -8,6 +8,7 @@ latest check measured on this machine) are computed from the same values.
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 import typing
@@ -24,6 +25,8 @@ from tunegate.train.config import (
     parse_modules,
     resolve_config,
 )
+
+SET = "--set"  # the generic KEY=VALUE option of `tunegate train`, when it has one
 
 
 @dataclass(frozen=True)
@@ -162,22 +165,25 @@ def initial(preset: str, task_train: dict[str, Any] | None) -> FormState:
 
 
 def command(slug: str, preset: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The `tunegate train` line that runs the same settings, and those with no option of their
-    own (they go under `train:` in tunegate.yaml)."""
+    """The `tunegate train` line that runs the same settings, and those it cannot say (no option
+    of their own and no `--set`): they go under `train:` in tunegate.yaml."""
     flags = cli_flags()
     words = ["tunegate", "train", slug, "--preset", preset]
     rest: dict[str, Any] = {}
     for key, value in overrides.items():
         flag = flags.get(key)
-        if flag is None or value is None:
-            rest[key] = value
-        else:
+        if flag is not None and value is not None:
             words += [flag, show(value)]
+        elif SET in flags and value is not None:
+            words += [SET, f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
+        else:
+            rest[key] = value
     return shlex.join(words), rest
 
 
 def cli_flags() -> dict[str, str]:
-    """Setting name -> the `tunegate train` option that sets it, read from the CLI itself."""
+    """Setting name -> the `tunegate train` option that sets it, read from the CLI itself (and
+    `--set` when the command has the generic KEY=VALUE option)."""
     import typer.main
 
     from tunegate.cli import app
@@ -189,6 +195,8 @@ def cli_flags() -> dict[str, str]:
     out = {}
     for p in cmd.params:
         long = [o for o in p.opts if o.startswith("--")]
+        if SET in long:
+            out[SET] = SET
         for name in (p.name, *(o[2:].replace("-", "_") for o in long)):
             if name in names and long:
                 out[name] = long[0]

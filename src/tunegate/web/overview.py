@@ -83,7 +83,7 @@ def next_step(slug: str, d: Any, g: Any, trained: bool) -> NextStep:
                         "the data is not ready for a fair answer: see the check")  # fmt: skip
     tuned = [r for r in g.evidence.rungs if r.kind == "finetuned"]
     chosen = g.evidence.rung(d.chosen) if d.chosen else None
-    if chosen is not None and (d.verdict != "fine-tune" or tuned):
+    if chosen is not None and chosen.kind != "remote" and (d.verdict != "fine-tune" or tuned):
         return NextStep("Serve it", f"{base}/playground", f"tunegate serve {slug}",
                         f"{chosen.rung} meets the targets: try it, then serve it")  # fmt: skip
     if trained and not tuned:
@@ -95,5 +95,9 @@ def next_step(slug: str, d: Any, g: Any, trained: bool) -> NextStep:
         return NextStep("Train an adapter", f"{base}/train", f"tunegate train {slug}",
                         "the measured adapter does not meet the targets yet: train it longer "
                         "or on more data")  # fmt: skip
-    return NextStep("Train an adapter", f"{base}/train", f"tunegate train {slug}",
-                    "no prompt-only rung meets the targets: measure what fine-tuning gives")  # fmt: skip
+    why = (
+        "only the remote model meets the targets: measure whether a fine-tuned small model does"
+        if chosen is not None and chosen.kind == "remote"
+        else "no prompt-only rung meets the targets: measure what fine-tuning gives"
+    )
+    return NextStep("Train an adapter", f"{base}/train", f"tunegate train {slug}", why)

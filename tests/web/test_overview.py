@@ -146,15 +146,15 @@ def test_the_overview_follows_a_new_run(demo_ws: Path, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(demo_ws / "support-tickets", ws / "support-tickets")
     with TestClient(create_app(ws)) as c:
-        before = cells(c.get("/tasks/support-tickets").text)["zero_shot"]
+        before = cells(c.get("/tasks/support-tickets").text)["constrained"]
         task, folder = load_task(ws / "support-tickets")
         examples = load_dataset(task, folder).test
         with Store(folder) as store:
-            out = rung_outputs("zero_shot", examples, TUNED[1.0], seed=3)
+            out = rung_outputs("constrained", examples, TUNED[1.0], seed=3)
             write_diagnose(store, task, output_schema(task, folder), [out], CachedEncoder())
             newest = store.runs("diagnose")[0].id
-            stored = store.result(newest, "rung.zero_shot")["metrics"]
-        after = cells(c.get("/tasks/support-tickets").text)["zero_shot"]
+            stored = store.result(newest, "rung.constrained")["metrics"]
+        after = cells(c.get("/tasks/support-tickets").text)["constrained"]
     name = "knowledge.field_accuracy"
     assert after[name][0] == next(m["value"] for m in stored if m["name"] == name)
     assert after[name][0] > before[name][0]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tunegate.store import Store
 from web.conftest import demo_slice, free_port, ui_server
@@ -66,7 +67,8 @@ def test_restart_mid_training_then_resume(tmp_path: Path, tiny_llama: Path) -> N
             "output": "type: text\nfield: ticket\n",
         }
         assert c.post("/tasks/t/edit", data=form).status_code == 200
-        r = c.post("/tasks/t/train", data={"preset": "quick", "settings": SETTINGS})
+        settings = {k: str(v) for k, v in yaml.safe_load(SETTINGS).items()}
+        r = c.post("/tasks/t/train", data={"preset": "quick", **settings})
         assert r.status_code == 303
         _wait(lambda: len(_job(folder)[1]) >= 4, 180, "four training steps")
         proc.kill()  # no goodbye: the job stays `running` in the store

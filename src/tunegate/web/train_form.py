@@ -26,6 +26,7 @@ from tunegate.train.config import (
     resolve_config,
 )
 
+FULL = "_form"  # sent by the page's form: an unticked box is then false, not "not given"
 SET = "--set"  # the generic KEY=VALUE option of `tunegate train`, when it has one
 
 
@@ -127,17 +128,20 @@ def _parse(f: FormField, text: str) -> Any:
 
 
 def read_form(form: dict[str, str], task_train: dict[str, Any] | None) -> FormState:
-    """The submitted form as overrides on its preset; errors by field (nothing raised)."""
+    """The submitted form as overrides on its preset; errors by field (nothing raised). A field
+    left empty or not sent keeps the preset's value."""
     preset = form.get("preset") or "quick"
     if preset not in PRESETS:
         return FormState(preset, form, {}, {"preset": f"unknown preset {preset!r}"})
     base = base_values(preset, task_train)
     state = FormState(preset, {}, base)
     values: dict[str, Any] = {}
+    complete = FULL in form  # the page's form sends every field; a script may send a few
     for f in fields():
         text = form.get(f.name, "")
         if f.kind == "bool":
-            text = "true" if text else "false"
+            on = text if f.name in form or complete else show(base[f.name])
+            text = "true" if on and on != "false" else "false"
         state.values[f.name] = text
         try:
             value = _parse(f, text)

@@ -3,10 +3,10 @@
 Rendered through jinja2 templates (report/templates/): `layout.html` is the skeleton the web UI's
 pages share, `report_page.html` the report, and `partials/` its sections (recommendation, rungs x
 signals, per-field F1, distillation, plots, prompt search, gates, training, paired tests,
-readiness, failures), which the UI's
-overview includes too, so a figure on that page is the report's figure. Autoescape is on: every
-string from the user's task, data or a model's output is escaped; a Content-Security-Policy
-forbids scripts and any network fetch, so even a missed escape could not run code or phone home.
+readiness, failures), which the UI's overview includes too, so a figure on that page is the
+report's figure. Autoescape is on: every string from the user's task, data or a model's output is
+escaped; a Content-Security-Policy forbids scripts and any network fetch, so even a missed escape
+could not run code or phone home.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def test_where_rungs_differ_and_the_error_view() -> None:
     assert "<h3>slots.date</h3>" in errors
     first = errors.split("<h3>slots.date</h3>")[1].split("</table>")[0]
     assert "<td>e1</td>" in first and "(no JSON object)" in first  # e1: zero_shot wrote prose
-    assert "&quot;monday&quot;" in first and "F1 0.00" in first
+    assert "&#34;monday&#34;" in first and "F1 0.00" in first
 
 
 def test_only_json_tasks_with_answers() -> None:

@@ -74,7 +74,7 @@ def test_self_contained_and_inert(built_report: Any) -> None:
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
     assert "<link" not in page and "@import" not in page
     # the script planted in an input is shown as text beside the failure
-    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; my router is down" in page
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; my router is down" in page
 
 
 def test_the_readiness_and_failures_sections(built_report: Any) -> None:
@@ -108,7 +108,7 @@ def test_json_holds_the_decision_and_evidence(built_report: Any) -> None:
 
 
 def test_escape_and_metric_format() -> None:
-    assert e('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
+    assert e('<a href="x">') == "&lt;a href=&#34;x&#34;&gt;"
     money = fmt_metric(Metric("cost.per_month", 12.5, 10.0, 15.0, 40, False, "$"))
     assert money.startswith("$12.50") and "[$10.00, $15.00] n=40" in money
     assert "—" in fmt_metric(None)

@@ -73,6 +73,27 @@ def ui_server(workspace: Path, port: int, log: Path) -> Iterator[subprocess.Pope
                 proc.wait(10)
 
 
+@pytest.fixture(scope="session")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the demo task with a filled run store (check, train, the full ladder,
+    and an earlier zero_shot run to compare with), written by the real writers; once a session."""
+    from report_store import demo_task_folder, fill_store, rung_outputs, write_diagnose
+    from tunegate.data.split import load_dataset
+    from tunegate.signals.parse import CachedEncoder
+    from tunegate.spec import load_task, output_schema
+    from tunegate.store import Store
+
+    ws = tmp_path_factory.mktemp("ws")
+    encoder = CachedEncoder()
+    fill_store(demo_task_folder(ws), encoder, curve=False)
+    task, folder = load_task(ws / "support-tickets")
+    examples = load_dataset(task, folder).test
+    with Store(folder) as store:
+        out = rung_outputs("zero_shot", examples, None, seed=7)
+        write_diagnose(store, task, output_schema(task, folder), [out], encoder)
+    return ws
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

@@ -3,7 +3,10 @@ editor's inline validation, the token off loopback, and the rows behind a check 
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,8 +22,17 @@ def client(ws: Path, **kw: object) -> TestClient:
     return TestClient(create_app(ws, **kw))  # type: ignore[arg-type]
 
 
-def upload(c: TestClient, name: str, data: bytes, task: str = "") -> object:
-    return c.post("/tasks", files={"file": (name, data)}, data={"name": task},
+def upload(c: TestClient, name: str, data: bytes, task: str = "") -> Any:
+    """Upload, then confirm the preview as it was inferred (the task is written then)."""
+    r = c.post("/tasks", files={"file": (name, data)}, data={"name": task},
+               follow_redirects=False)  # fmt: skip
+    if r.status_code != 303:
+        return r
+    preview = c.get(r.headers["location"])
+    output = re.search(
+        r'<textarea id="f-output" name="output"[^>]*>(.*?)</textarea>', preview.text, re.S
+    )
+    return c.post(r.headers["location"], data={"output": html.unescape(output.group(1))},
                   follow_redirects=False)  # fmt: skip
 
 

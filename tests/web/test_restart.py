@@ -3,11 +3,14 @@ button, and resuming finishes the run from its checkpoint (no step trained twice
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tunegate.store import Store
 from web.conftest import demo_slice, free_port, ui_server
@@ -53,13 +56,19 @@ def test_restart_mid_training_then_resume(tmp_path: Path, tiny_llama: Path) -> N
             c.post("/tasks", files={"file": ("t.jsonl", data)}, data={"name": "t"}).status_code
             == 303
         )
+        preview = c.get("/uploads/t").text  # create the task as it was inferred
+        output = re.search(r'name="output"[^>]*>(.*?)</textarea>', preview, re.S)
+        assert output is not None
+        confirmed = c.post("/uploads/t", data={"output": html.unescape(output.group(1))})
+        assert confirmed.status_code == 303, confirmed.text
         form = {
             "model": str(tiny_llama),
             "user": "{message}",
             "output": "type: text\nfield: ticket\n",
         }
         assert c.post("/tasks/t/edit", data=form).status_code == 200
-        r = c.post("/tasks/t/train", data={"preset": "quick", "settings": SETTINGS})
+        settings = {k: str(v) for k, v in yaml.safe_load(SETTINGS).items()}
+        r = c.post("/tasks/t/train", data={"preset": "quick", **settings})
         assert r.status_code == 303
         _wait(lambda: len(_job(folder)[1]) >= 4, 180, "four training steps")
         proc.kill()  # no goodbye: the job stays `running` in the store

@@ -1,11 +1,12 @@
-"""The distillation section of the report (HTML) and of the terminal: student beside teacher,
-read from the store's newest finished distill run (no model is run)."""
+"""The distillation comparison for the terminal and the report (whose HTML is the partial
+report/templates/partials/distill.html): student beside teacher, read from the store's newest
+finished distill run (no model is run)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tunegate.distill.compare import DistillComparison, Side
+from tunegate.distill.compare import DistillComparison
 from tunegate.outputs import Metric
 from tunegate.store import Store
 
@@ -72,7 +73,7 @@ def headline(c: DistillComparison) -> str:
     return "; ".join(parts) or "no item was answered by both"
 
 
-def _one_off(c: DistillComparison) -> str:
+def one_off(c: DistillComparison) -> str:
     lab, tr = c.labelling, c.training
     bits = []
     if lab:
@@ -105,55 +106,6 @@ def print_comparison(c: DistillComparison, console: Any) -> None:
         table.add_row(name, s, t)
     console.print(table)
     console.print(headline(c), soft_wrap=True, highlight=False, markup=False)
-    one_off = _one_off(c)
-    if one_off:
-        console.print(one_off, soft_wrap=True, highlight=False, markup=False)
-
-
-def html_section(c: DistillComparison | None) -> str:
-    """The report's "Distillation" section (empty when no distill run finished)."""
-    if c is None:
-        return ""
-    from tunegate.report.html import e, fmt_metric
-
-    def cell(s: Side, name: str) -> str:
-        m = getattr(s, name)
-        return fmt_metric(m) if isinstance(m, Metric) or m is None else e(m)
-
-    figures = [
-        ("model", "model"),
-        (f"accuracy vs gold ({c.primary})" if c.gold else "accuracy vs gold (none)", "accuracy"),
-        ("valid output", "valid"),
-        ("cost per month", "cost_per_month"),
-        ("cost basis", "cost_basis"),
-        ("latency p50", "p50_ms"),
-        ("latency p95", "p95_ms"),
-    ]
-    body = "".join(
-        f"<tr><td>{e(title)}</td><td class=num>{cell(c.student, attr)}</td>"
-        f"<td class=num>{cell(c.teacher, attr)}</td></tr>"
-        for title, attr in figures
-    )
-    ref = '<span class="muted">the reference</span>'
-    body += (
-        f"<tr><td>agreement with the teacher ({e(c.primary)} against its answers)</td>"
-        f"<td class=num>{fmt_metric(c.agreement)}</td><td>{ref}</td></tr>"
-        f"<tr><td>answers identical to the teacher's</td>"
-        f"<td class=num>{fmt_metric(c.identical)}</td><td>{ref}</td></tr>"
-    )
-    test = ""
-    if c.accuracy_test:
-        t = c.accuracy_test
-        word = f"real (p={t['p_value']:.3g})" if t["real"] else f"not shown (p={t['p_value']:.3g})"
-        test = (
-            f"<p>Paired test on {e(c.primary)}: {e(t['b'])} − {e(t['a'])} = {t['diff']:+.3f} "
-            f"[{t['lo']:+.3f}, {t['hi']:+.3f}], n={t['n']}; the difference is {e(word)}.</p>"
-        )
-    return (
-        '<h2 id="distillation">Distillation: student vs teacher</h2>'
-        f"<p><strong>{e(headline(c))}</strong></p>"
-        f'<p class="muted">{c.items} held-out items (diagnose {e(c.diagnose_run)}); '
-        f"{e(_one_off(c))}</p>"
-        '<table id="distill-table"><thead><tr><th>figure</th><th>student (fine-tuned)</th>'
-        f"<th>teacher (remote)</th></tr></thead><tbody>{body}</tbody></table>{test}"
-    )
+    extra = one_off(c)
+    if extra:
+        console.print(extra, soft_wrap=True, highlight=False, markup=False)

@@ -11,7 +11,6 @@ groups, a few items with the expected and produced values side by side across ru
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,13 +82,6 @@ def _f1(counts: list[extraction.PairCounts]) -> tuple[float, float, float] | Non
     return bootstrap_weighted_ci(len(counts), lambda w: extraction.micro(counts, w)["f1"])
 
 
-def _cell(ci: tuple[float, float, float] | None, n: int) -> str:
-    if ci is None:
-        return '<td class="num"><span class="muted">—</span></td>'
-    v, lo, hi = ci
-    return f'<td class="num">{v:.3f}<br><span class="ci">[{lo:.3f}, {hi:.3f}] n={n}</span></td>'
-
-
 def _item_f1(r: RungFields, group: str, keys: Sequence[str]) -> list[float]:
     return [r.counts[k].get(group, extraction.PairCounts(0, 0, 0)).f1 for k in keys]
 
@@ -156,91 +148,73 @@ def _value_at(obj: dict[str, Any] | None, group: str) -> str:
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
 
 
-def _error_view(rungs: Sequence[RungFields], worst: list[str]) -> str:
-    e = html.escape
+def _error_view(rungs: Sequence[RungFields], worst: list[str]) -> list[dict[str, Any]]:
+    """For each of the worst groups, the items the rungs get most wrong: expected beside each
+    rung's value and F1."""
     out = []
-    names = [r.rung for r in rungs]
     for group in worst:
         common = [k for k in rungs[0].counts if all(k in r.counts for r in rungs)]
         scored = [(float(np.mean(_item_f1_all(rungs, group, k))), k) for k in common]
-        wrong = [(s, k) for s, k in scored if s < 1.0]
+        wrong = sorted((s, k) for s, k in scored if s < 1.0)
         if not wrong:
             continue
-        wrong.sort()
-        out.append(f'<h3>{e(group)}</h3><table class="fail-table"><tr><th>item</th>')
-        out.append("<th>expected</th>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
+        items = []
         for _, k in wrong[:ITEMS_SHOWN]:
-            cells = [f"<td><pre>{e(_value_at(rungs[0].gold[k], group))}</pre></td>"]
-            for r in rungs:
-                f1 = r.counts[k].get(group, extraction.PairCounts(0, 0, 0)).f1
-                mark = "" if f1 == 1.0 else f' <span class="wrong">F1 {f1:.2f}</span>'
-                cells.append(f"<td><pre>{e(_value_at(r.pred[k], group))}</pre>{mark}</td>")
-            out.append(f"<tr><td>{e(k)}</td>{''.join(cells)}</tr>")
-        out.append("</table>")
-    return "".join(out)
+            answers = [
+                (_value_at(r.pred[k], group),
+                 r.counts[k].get(group, extraction.PairCounts(0, 0, 0)).f1)
+                for r in rungs
+            ]  # fmt: skip
+            items.append({"key": k, "expected": _value_at(rungs[0].gold[k], group),
+                          "answers": answers})  # fmt: skip
+        out.append({"group": group, "items": items})
+    return out
 
 
 def _item_f1_all(rungs: Sequence[RungFields], group: str, key: str) -> list[float]:
     return [r.counts[key].get(group, extraction.PairCounts(0, 0, 0)).f1 for r in rungs]
 
 
-def section(task: Task, schema: dict[str, Any] | None, outputs: Sequence[RungOutputs]) -> str:
-    """The per-field HTML section ("" for tasks that are not JSON or have no answers)."""
+def view(
+    task: Task, schema: dict[str, Any] | None, outputs: Sequence[RungOutputs]
+) -> dict[str, Any] | None:
+    """The per-field section as data for `partials/fields.html` (None for tasks that are not
+    JSON or have no answers): F1 per group and rung, where they differ most, the worst errors."""
     if task.output.type != "json":
-        return ""
+        return None
     sets = extraction.set_paths(schema, task.output.set_fields)
     rungs = [rung_fields(o, sets) for o in outputs if not o.skipped and o.items]
     rungs = [r for r in rungs if r.counts]
     if not rungs:
-        return ""
+        return None
     groups = _expected_groups(rungs)
     known = set(groups)
-    e = html.escape
     table: dict[str, dict[str, float]] = {}
     rows = []
     for group in [*groups, OTHER]:
-        cells = []
+        cells: list[dict[str, Any]] = []
         for r in rungs:
             counts = _group_counts(r, group, known)
-            ci = _f1(counts) if group != OTHER else None
             if group == OTHER:
-                fp = sum(c.fp for c in counts)
-                cells.append(f'<td class="num">{fp:,} invented</td>')
+                cells.append({"invented": sum(c.fp for c in counts)})
                 continue
+            ci = _f1(counts)
             if ci is not None:
                 table.setdefault(group, {})[r.rung] = ci[0]
-            cells.append(_cell(ci, sum(1 for c in counts if c.tp + c.fp + c.fn)))
-        rows.append(f"<tr><td>{e(group)}</td>{''.join(cells)}</tr>")
-    head = "".join(f"<th>{e(r.rung)}</th>" for r in rungs)
-    parts = [
-        "<h2>Per-field F1</h2>",
-        '<p class="muted">Micro-F1 over the (key, value) pairs of each field, pooled over the '
-        "items, [95% CI] by item bootstrap, n the items that expect or produce the key; values "
-        "compared case-, space- and "
-        "punctuation-free; arrays marked uniqueItems (or output.set_fields) as sets. The last "
-        "row counts values produced under keys no expected answer has.</p>",
-        f'<div class="wide"><table><tr><th>field</th>{head}</tr>{"".join(rows)}</table></div>',
-    ]
-    spread = spreads(rungs, table)[:DIFFER_SHOWN]
-    if spread:
-        parts.append("<h3>Where the rungs differ most</h3><table><tr><th>field</th>")
-        parts.append("<th>best</th><th>worst</th><th>F1 difference</th><th>paired test</th></tr>")
-        for s in spread:
-            verdict = "real" if s.real else "no real difference"
-            parts.append(
-                f"<tr><td>{e(s.group)}</td><td>{e(s.best)}</td><td>{e(s.worst)}</td>"
-                f'<td class="num">{s.diff:+.3f}</td>'
-                f"<td>{verdict} (p={s.p_value:.3f}, n={s.n})</td></tr>"
-            )
-        parts.append("</table>")
+            cells.append({"ci": ci, "n": sum(1 for c in counts if c.tp + c.fp + c.fn)})
+        rows.append({"group": group, "cells": cells})
     mean_f1 = {g: float(np.mean(list(v.values()))) for g, v in table.items()}
     worst = sorted(mean_f1, key=lambda g: (mean_f1[g], g))[:WORST_SHOWN]
-    view = _error_view(rungs, worst)
-    if view:
-        parts.append("<h3>Errors in the worst fields</h3>")
-        parts.append(
-            '<p class="muted">For the fields with the lowest F1 across rungs, the items the rungs '
-            "get most wrong: the expected value beside each rung's.</p>"
-        )
-        parts.append(view)
-    return "".join(parts)
+    return {
+        "rungs": [r.rung for r in rungs],
+        "rows": rows,
+        "spread": spreads(rungs, table)[:DIFFER_SHOWN],
+        "errors": _error_view(rungs, worst),
+    }
+
+
+def section(task: Task, schema: dict[str, Any] | None, outputs: Sequence[RungOutputs]) -> str:
+    """The per-field HTML section alone ("" for tasks that are not JSON or have no answers)."""
+    from tunegate.report.html import render_partial
+
+    return render_partial("partials/fields.html", fields=view(task, schema, outputs))

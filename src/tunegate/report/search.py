@@ -1,9 +1,9 @@
 """The report's account of the optimized rung: every prompt candidate the search tried with its
-dev score, the winner, and its dev-vs-test gap (how much of the dev score held on test)."""
+dev score, the winner, and its dev-vs-test gap (how much of the dev score held on test). The
+HTML is the partial report/templates/partials/search.html."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,39 +48,3 @@ def load_search(store: Store, diagnose_run: str, test: Metric | None) -> SearchR
         candidates=list(summary.get("candidates", [])),
         test=test,
     )
-
-
-def section(s: SearchRecord | None, primary: str) -> str:
-    """The HTML section (empty when the diagnose had no optimized rung)."""
-    if s is None:
-        return ""
-    e = html.escape
-    gap = ""
-    if s.test is not None and s.gap is not None:
-        gap = (
-            f" On test: {s.test.value:.3f} [{s.test.lo:.3f}, {s.test.hi:.3f}] (n={s.test.n}); "
-            f"dev-vs-test gap {s.gap:+.3f}."
-        )
-    out = [
-        "<h2>Optimized prompt: the search</h2>",
-        f'<p id="search">Search {e(s.run_id)}: {len(s.candidates)} candidates on a dev split '
-        f"carved from train (never the test split), {s.wall_s:.0f} s ({s.spent_s:.0f} s "
-        f"generating); {e(s.stopped)}. Winner <strong>{e(s.winner)}</strong>: {e(primary)} "
-        f"{s.dev_score:.3f} on {s.dev_items} dev items.{gap}</p>",
-        '<table id="candidates"><thead><tr><th>candidate</th><th>dev items</th>'
-        f"<th>dev {e(primary)}</th><th>tokens in</th></tr></thead><tbody>",
-    ]
-    for c in s.candidates:
-        mark = " ★" if c["id"] == s.winner else ""
-        out.append(
-            f"<tr><td>{e(c['id'])}{mark}</td><td class=num>{int(c['dev_items'])}</td>"
-            f"<td class=num>{float(c['dev_score']):.3f}</td>"
-            f"<td class=num>{float(c['input_tokens']):,.0f}</td></tr>"
-        )
-    out.append("</tbody></table>")
-    out.append(
-        '<p class="muted">Candidates: instruction / schema or labels spelled out or plain / k '
-        "examples / selection (similar, stratified, diverse) / order / decoding. The screen scores "
-        "every candidate on the first dev items; the better half goes on to twice as many.</p>"
-    )
-    return "".join(out)

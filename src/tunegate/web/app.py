@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -58,6 +59,26 @@ def error_page(request: Request, message: str, status: int) -> HTMLResponse:
     return page(request, "error.html", status=status, message=message)
 
 
+def template_env() -> Any:
+    """The UI's templates, then the report's (its layout and partials), with the report's filters:
+    one skeleton and one rendering of the decision for both."""
+    from tunegate.report.html import environment
+
+    env = environment(HERE / "templates")
+    env.undefined = jinja2.Undefined  # pages test optional context with `if x`
+    env.filters["duration"] = duration
+    return env
+
+
+def duration(seconds: float) -> str:
+    """12 s, 3.4 min, 1.2 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _given_token(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -80,9 +101,8 @@ def create_app(
         worker.shutdown(timeout=10.0)
 
     app = FastAPI(title="tunegate", lifespan=lifespan, docs_url=None, redoc_url=None)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(env=template_env())
     app.state.ui = UIState(ws, worker, templates, token or None, max_upload)
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")
     async def guard(
@@ -109,19 +129,31 @@ def create_app(
     async def tunegate_error(request: Request, exc: TunegateError) -> Response:
         return error_page(request, state(request).workspace.tidy(exc), 400)
 
-    from tunegate.web import routes, run_routes
+    from tunegate.web import routes, run_routes, runs_routes, train_routes
 
     app.include_router(routes.router)
+    app.include_router(train_routes.router)
     app.include_router(run_routes.router)
+    app.include_router(runs_routes.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+    @app.get("/static/report.css", include_in_schema=False)
+    def report_css() -> Response:
+        from tunegate.report.html import TEMPLATES
+
+        css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+        return Response(css, media_type="text/css")
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
         return Response(status_code=204)
 
+    app.mount(
+        "/static", StaticFiles(directory=str(HERE / "static")), name="static"
+    )  # after /static/report.css
     return app
 
 

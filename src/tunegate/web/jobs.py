@@ -57,15 +57,23 @@ class _Bar(RungBar):
     def __init__(self, owner: StoreProgress, name: str, total: int, done: int) -> None:
         super().__init__(None, None)
         self._owner, self._name = owner, name
-        owner.rungs[name] = {"done": done, "total": total, "tok_s": 0.0, "note": ""}
+        owner.rungs[name] = {
+            "done": done,
+            "total": total,
+            "tok_s": 0.0,
+            "note": "",
+            "elapsed_s": 0.0,
+        }
         owner.flush(force=True)
 
     def advance(self, items: int, tokens: int) -> None:
         super().advance(items, tokens)
         row = self._owner.rungs[self._name]
         row["done"] += items
-        row["tok_s"] = round(self._tokens / max(time.perf_counter() - self._start, 1e-9), 1)
-        self._owner.flush()
+        elapsed = time.perf_counter() - self._start
+        row["tok_s"] = round(self._tokens / max(elapsed, 1e-9), 1)
+        row["elapsed_s"] = round(elapsed, 1)  # the rung's actual time, beside its estimate
+        self._owner.flush(force=row["done"] >= row["total"])
 
     def note(self, text: str) -> None:
         self._owner.rungs[self._name]["note"] = text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -35,30 +35,63 @@ async def create_task(
             return page(request, "index.html", status=413, tasks=ui.workspace.tasks(),
                         error=f"upload too large: at most {ui.max_upload:,} bytes")  # fmt: skip
     try:
-        slug = ui.workspace.create(name, file.filename or "", bytes(data))
+        slug = ui.workspace.stage(name, file.filename or "", bytes(data))
     except TunegateError as exc:
         return page(request, "index.html", status=400, tasks=ui.workspace.tasks(),
                     error=ui.workspace.tidy(exc))  # fmt: skip
+    return redirect(f"/uploads/{slug}")
+
+
+def _upload_page(request: Request, slug: str, status: int = 200, **extra: Any) -> HTMLResponse:
+    from tunegate.web.upload import preview
+
+    folder = state(request).workspace.staged(slug)
+    view = preview(folder)
+    extra.setdefault("output", view["output"])
+    return page(request, "upload.html", status=status, upload=slug, view=view, **extra)
+
+
+@router.get("/uploads/{slug}", response_class=HTMLResponse)
+def upload_page(request: Request, slug: str) -> HTMLResponse:
+    """What the upload was understood as; the output is editable before the task is written."""
+    return _upload_page(request, slug, error=None)
+
+
+@router.post("/uploads/{slug}", response_class=HTMLResponse)
+async def upload_confirm(request: Request, slug: str) -> Response:
+    """Apply the edited output (validated with the whole task file), then create the task."""
+    from tunegate.web.upload import apply_output
+
+    ui = state(request)
+    form = await request.form()
+    if form.get("cancel"):
+        ui.workspace.discard(slug)
+        return redirect("/")
+    text = str(form.get("output") or "")
+    try:
+        apply_output(ui.workspace.staged(slug), text)
+        ui.workspace.confirm(slug)
+    except TunegateError as exc:
+        return _upload_page(request, slug, 422, output=text, error=ui.workspace.tidy(exc))
     return redirect(f"/tasks/{slug}")
 
 
 @router.get("/tasks/{slug}", response_class=HTMLResponse)
 def task_page(request: Request, slug: str) -> HTMLResponse:
+    """The overview: the decision as the report renders it, the next step, the data's check."""
+    from tunegate.web.overview import decision_view
+
     ui = state(request)
     folder = ui.workspace.folder(slug)
-    task_error = advice = None
+    task_error = view = None
     try:
-        advice = views.recommendation(folder)
+        view = decision_view(folder)
     except TunegateError as exc:
         task_error = ui.workspace.tidy(exc)
-    store = Store(folder)
-    try:
-        jobs = store.jobs()[:10]
+    with Store(folder) as store:
         check = views.latest_check(store)
-    finally:
-        store.close()
-    return page(request, "task.html", slug=slug, tab="task", advice=advice, jobs=jobs,
-                check=check, task_error=task_error)  # fmt: skip
+    return page(request, "task.html", slug=slug, tab="task", view=view, check=check,
+                task_error=task_error)  # fmt: skip
 
 
 @router.get("/tasks/{slug}/edit", response_class=HTMLResponse)

@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
@@ -19,7 +18,6 @@ from tunegate.web.app import page, redirect, state
 from tunegate.web.jobs import LIVE
 
 router = APIRouter()
-PRESETS = ("quick", "balanced", "quality")
 
 
 def _job_context(store: Store, job: Job) -> dict[str, Any]:
@@ -44,56 +42,59 @@ def _jobs_page(request: Request, slug: str, kind: str, **extra: Any) -> HTMLResp
             extra.setdefault("error", None)
             extra["error"] = extra["error"] or str(exc)
     return page(request, f"{kind}.html", slug=slug, tab=kind, jobs=jobs, table=table,
-                rungs=RUNG_NAMES, presets=PRESETS, **extra)  # fmt: skip
+                rungs=RUNG_NAMES, **extra)  # fmt: skip
 
 
 @router.get("/tasks/{slug}/diagnose", response_class=HTMLResponse)
-def diagnose_page(request: Request, slug: str) -> HTMLResponse:
-    return _jobs_page(request, slug, "diagnose", error=None)
+def diagnose_page(request: Request, slug: str, rungs: str = "") -> HTMLResponse:
+    """The page; `?rungs=a,b` ticks those rungs (the overview's next step links here)."""
+    ticked = [r for r in rungs.split(",") if r in RUNG_NAMES]
+    return _jobs_page(request, slug, "diagnose", error=None, ticked=ticked,
+                      estimate=_estimate(request, slug, ticked, None))  # fmt: skip
+
+
+def _diagnose_form(form: Any) -> tuple[list[str], int | None, str | None]:
+    rungs = [str(r) for r in form.getlist("rungs") if str(r) in RUNG_NAMES]
+    limit = str(form.get("limit") or "").strip()
+    if limit and (not limit.isdigit() or int(limit) < 1):
+        return rungs, None, "limit: expected a whole number ≥ 1"
+    return rungs, int(limit) if limit else None, None
+
+
+def _estimate(request: Request, slug: str, rungs: list[str], limit: int | None) -> dict[str, Any]:
+    """Each rung's expected time for this diagnose (ticked rungs, else the task's list, else
+    every rung measured before)."""
+    from tunegate.spec import load_task
+    from tunegate.web.estimate import diagnose_estimate, planned_items, rung_speeds
+
+    folder = state(request).workspace.folder(slug)
+    task, _ = load_task(folder)
+    items = planned_items(folder, limit)
+    with Store(folder) as store:
+        names = rungs or task.ladder.rungs or list(rung_speeds(store))
+        rows = diagnose_estimate(store, names, items)
+    known = [r.seconds for r in rows if r.seconds is not None]
+    return {"items": items, "rows": rows, "total": sum(known) if known else None}
+
+
+@router.post("/tasks/{slug}/diagnose/estimate", response_class=HTMLResponse)
+async def diagnose_estimate_fragment(request: Request, slug: str) -> HTMLResponse:
+    rungs, limit, error = _diagnose_form(await request.form())
+    estimate = None if error else _estimate(request, slug, rungs, limit)
+    return page(request, "diagnose_estimate.html", slug=slug, estimate=estimate, error=error)
 
 
 @router.post("/tasks/{slug}/diagnose")
 async def diagnose_start(request: Request, slug: str) -> Response:
     ui = state(request)
     folder = ui.workspace.folder(slug)
-    form = await request.form()
-    rungs = [str(r) for r in form.getlist("rungs") if str(r) in RUNG_NAMES]
-    limit = str(form.get("limit") or "").strip()
-    if limit and (not limit.isdigit() or int(limit) < 1):
-        return _jobs_page(request, slug, "diagnose", error="limit: expected a whole number ≥ 1")
-    ui.worker.start(folder, "diagnose", {"rungs": rungs, "limit": int(limit) if limit else None})
+    rungs, limit, error = _diagnose_form(await request.form())
+    if error:
+        return _jobs_page(request, slug, "diagnose", error=error, ticked=rungs, estimate=None)
+    estimate = _estimate(request, slug, rungs, limit)
+    planned = {r.rung: r.seconds for r in estimate["rows"] if r.seconds is not None}
+    ui.worker.start(folder, "diagnose", {"rungs": rungs, "limit": limit, "estimates": planned})
     return redirect(f"/tasks/{slug}/diagnose")
-
-
-@router.get("/tasks/{slug}/train", response_class=HTMLResponse)
-def train_page(request: Request, slug: str) -> HTMLResponse:
-    return _jobs_page(request, slug, "train", error=None)
-
-
-@router.post("/tasks/{slug}/train")
-async def train_start(request: Request, slug: str) -> Response:
-    """Start training with a preset and optional settings (YAML, any `tunegate train` setting)."""
-    ui = state(request)
-    folder = ui.workspace.folder(slug)
-    form = await request.form()
-    preset = str(form.get("preset") or "quick")
-    if preset not in PRESETS:
-        return _jobs_page(request, slug, "train", error=f"preset: unknown {preset!r}")
-    text = str(form.get("settings") or "")
-    try:
-        overrides = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        return _jobs_page(request, slug, "train", error=f"settings: invalid YAML: {exc}")
-    if not isinstance(overrides, dict):
-        return _jobs_page(request, slug, "train", error="settings: expected a mapping of settings")
-    try:  # the same validation as the CLI, before anything starts
-        from tunegate.train.config import resolve_config
-
-        resolve_config(preset, None, overrides, task_source="settings")
-    except TunegateError as exc:
-        return _jobs_page(request, slug, "train", error=ui.workspace.tidy(exc))
-    ui.worker.start(folder, "train", {"preset": preset, "overrides": overrides})
-    return redirect(f"/tasks/{slug}/train")
 
 
 def _job(request: Request, slug: str, job_id: str) -> tuple[Any, Job]:

@@ -87,47 +87,13 @@ def diagnose_table(folder: Path) -> dict[str, Any] | None:
     }
 
 
-def curve_svg(points: list[tuple[int, float]], width: int = 480, height: int = 180) -> str:
-    """The training loss per step as an inline SVG line (empty before the first step)."""
-    if not points:
-        return ""
-    steps = [p[0] for p in points]
-    losses = [p[1] for p in points]
-    x0, x1 = min(steps), max(max(steps), min(steps) + 1)
-    y0, y1 = min(losses), max(losses)
-    y1 = y1 if y1 > y0 else y0 + 1.0
-    pad = 30
-
-    def xy(step: int, loss: float) -> str:
-        x = pad + (step - x0) / (x1 - x0) * (width - 2 * pad)
-        y = height - pad - (loss - y0) / (y1 - y0) * (height - 2 * pad)
-        return f"{x:.1f},{y:.1f}"
-
-    line = " ".join(xy(s, v) for s, v in points)
-    return (
-        f'<svg class="curve" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="training loss per step">'
-        f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{line}"/>'
-        f'<text x="{pad}" y="14" font-size="11">loss {y1:.3f}</text>'
-        f'<text x="{pad}" y="{height - 8}" font-size="11">loss {y0:.3f} · step {x0}–{x1}</text>'
-        "</svg>"
-    )
-
-
 def train_view(store: Store, job: Job) -> dict[str, Any]:
     """A training job's curve and speed, from the run's own metrics."""
     if job.run_id is None:
         return {"svg": "", "step": 0, "total": job.progress.get("total"), "loss": None, "tps": None}
-    loss = [(s, v) for s, _, v in store.metrics(job.run_id, "loss")]
-    tps = [v for _, _, v in store.metrics(job.run_id, "tokens_per_s")]
-    total = job.progress.get("total")
-    return {
-        "svg": curve_svg(loss),
-        "step": loss[-1][0] if loss else 0,
-        "total": total,
-        "loss": loss[-1][1] if loss else None,
-        "tps": tps[-1] if tps else None,
-    }
+    from tunegate.web.runs import curve
+
+    return {**curve(store, job.run_id), "total": job.progress.get("total")}
 
 
 def recommendation(folder: Path) -> str | None:

@@ -22,6 +22,7 @@ from tunegate.spec import TASK_FILE, check_schema, load_task, output_schema, par
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+STAGING = ".staging"  # uploads shown for confirmation, not yet tasks
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -80,17 +81,59 @@ class Workspace:
 
     def tidy(self, exc: TunegateError) -> str:
         """The error's line with the workspace's own path left out (paths read task/data/x)."""
-        return str(exc).replace(str(self.root) + "/", "")
+        text = str(exc).replace(str(self.root / STAGING) + "/", "")
+        return text.replace(str(self.root) + "/", "")
+
+    def staged(self, slug: str) -> Path:
+        """The staging folder of an upload not yet confirmed."""
+        if not SLUG.match(slug) or not (self.root / STAGING / slug / TASK_FILE).is_file():
+            raise TunegateError(f"no upload {slug!r} waiting to be confirmed")
+        return self.root / STAGING / slug
+
+    def stage(self, name: str, filename: str, data: bytes) -> str:
+        """Infer a task from uploaded data into the staging folder; returns its slug. Nothing
+        stays when the data is refused."""
+        slug = self._slug(name, filename)
+        staging = self.root / STAGING
+        shutil.rmtree(staging / slug, ignore_errors=True)  # an earlier try
+        try:
+            self._write(staging / slug, safe_file_name(filename), data)
+        finally:
+            if staging.is_dir() and not any(staging.iterdir()):
+                staging.rmdir()  # a refused upload leaves nothing at all
+        return slug
+
+    def discard(self, slug: str) -> None:
+        staged = self.staged(slug)
+        shutil.rmtree(staged)
+        if not any(staged.parent.iterdir()):
+            staged.parent.rmdir()
+
+    def confirm(self, slug: str) -> str:
+        """Move a staged upload into the workspace: it becomes a task."""
+        staged = self.staged(slug)
+        if (self.root / slug).exists():
+            raise TunegateError(f"a task named {slug!r} exists; choose another name", "name")
+        staged.rename(self.root / slug)
+        if not any(staged.parent.iterdir()):
+            staged.parent.rmdir()
+        return slug
+
+    def _slug(self, name: str, filename: str) -> str:
+        slug = slugify(name or safe_file_name(filename).rsplit(".", 1)[0])
+        if (self.root / slug).exists():
+            raise TunegateError(f"a task named {slug!r} exists; choose another name", "name")
+        return slug
 
     def create(self, name: str, filename: str, data: bytes) -> str:
         """A new task from uploaded data; returns its slug. Nothing stays when the data is refused."""
+        slug = self._slug(name, filename)
+        self._write(self.root / slug, safe_file_name(filename), data)
+        return slug
+
+    def _write(self, folder: Path, file_name: str, data: bytes) -> None:
         from tunegate.init import init_task
 
-        file_name = safe_file_name(filename)
-        slug = slugify(name or file_name.rsplit(".", 1)[0])
-        folder = self.root / slug
-        if folder.exists():
-            raise TunegateError(f"a task named {slug!r} exists; choose another name", "name")
         path = folder / "data" / file_name
         try:
             atomic.write_bytes(path, data)
@@ -98,7 +141,6 @@ class Workspace:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return slug
 
 
 # The fields the editor shows: form name -> (path in the task file, kind)

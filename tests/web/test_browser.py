@@ -96,8 +96,9 @@ def tickets_csv(path: Path, rows: int = 60) -> Path:
 
 
 # The form's settings for a tiny-model run of a few seconds (as FAST_YAML).
-FAST_FORM = {"steps": "24", "batch_size": "4", "lr": "0.02", "eval_every": "6",
-             "checkpoint_every": "12", "patience": "0", "val_fraction": "0.25", "layers": "1",
+# enough steps that the run outlasts several of the page's 2-second polls on an idle machine
+FAST_FORM = {"steps": "160", "batch_size": "4", "lr": "0.02", "eval_every": "40",
+             "checkpoint_every": "80", "patience": "0", "val_fraction": "0.25", "layers": "1",
              "warmup": "0", "threads": "1"}  # fmt: skip
 
 
@@ -196,7 +197,7 @@ def test_the_whole_path_in_chromium(tmp_path: Path, tiny_llama: Path) -> None:
                 page.wait_for_timeout(150)
             expect(job.locator(".status")).to_have_text("done")
             assert len(curves) >= 3, len(curves)
-            expect(job.locator(".step")).to_have_text("24")
+            expect(job.locator(".step")).to_have_text(FAST_FORM["steps"])
             shot("4-train")
 
             # the overview: the decision's table, equal to `tunegate report --json`

@@ -22,8 +22,6 @@ switched per request on the one context (a switch drops the cached prefix).
 from __future__ import annotations
 
 import ctypes
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,72 +31,15 @@ from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, Generation, GenRequest, Progress
 from tunegate.models.constrain import canonical_label
 from tunegate.models.decode import OnToken, Row, _choose
+from tunegate.models.gguf_weights import (
+    DEFAULT_QUANT,
+    QUANTS,
+    engine_gguf,
+    source_gguf,
+)
+from tunegate.models.gguf_weights import llama_cpp as _llama_cpp
 
-__all__ = ["QUANTS", "LlamaCppGenerator", "engine_gguf"]
-
-QUANTS = {"f16": 1, "q8_0": 7, "q4_1": 3}  # llama_ftype values
-DEFAULT_QUANT = "f16"
-
-
-def _llama_cpp() -> Any:
-    try:
-        import llama_cpp
-    except (ImportError, OSError) as exc:  # OSError: the compiled library failed to load
-        raise TunegateError(f"llama-cpp-python is not usable: {exc}") from exc
-    return llama_cpp
-
-
-def source_gguf(model: str | Path | None, base: Path | None = None) -> Path:
-    """The GGUF file behind `model`: the embedded one for None, else a .gguf path."""
-    from tunegate.models.resolve import DEFAULT_MODEL, embedded_gguf
-
-    if model is None or str(model) == DEFAULT_MODEL:
-        return embedded_gguf()
-    p = Path(model).expanduser()
-    if not p.is_absolute() and base is not None:
-        p = base / p
-    if p.suffix != ".gguf" or not p.is_file():
-        raise TunegateError(
-            "the llamacpp engine needs a .gguf model file (Hugging Face folders run on torch)",
-            str(p),
-        )
-    return p
-
-
-def engine_gguf(source: Path, quant: str) -> Path:
-    """`source` re-quantized to `quant` by llama.cpp, cached (or `source` for "source")."""
-    if quant == "source":
-        return source
-    if quant not in QUANTS:
-        raise TunegateError(f"quant must be one of source, {', '.join(QUANTS)}; got {quant!r}")
-    from tunegate.models.resolve import gguf_cache_dir
-
-    out = gguf_cache_dir(source).with_name(gguf_cache_dir(source).name + f".{quant}.gguf")
-    if out.exists():
-        return out
-    lc = _llama_cpp()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        params = lc.llama_model_quantize_default_params()
-        params.ftype = QUANTS[quant]
-        params.allow_requantize = True
-        params.nthread = os.cpu_count() or 1
-        from llama_cpp._utils import suppress_stdout_stderr
-
-        with suppress_stdout_stderr(disable=False):  # llama.cpp logs every tensor
-            failed = lc.llama_model_quantize(
-                str(source).encode(), tmp.encode(), ctypes.byref(params)
-            )
-        if failed:
-            raise TunegateError(
-                f"llama.cpp could not re-quantize the model to {quant}", str(source)
-            )
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
+__all__ = ["DEFAULT_QUANT", "QUANTS", "LlamaCppGenerator", "engine_gguf", "source_gguf"]
 
 
 class LlamaCppGenerator:

@@ -103,12 +103,10 @@ def local_generator(
 
         if remote is None:
             raise TunegateError("engine openai needs a `remote:` endpoint in tunegate.yaml")
-        if adapters:
-            raise TunegateError(
-                "engine openai cannot load a local adapter; serve it (tunegate serve --adapter) "
-                "and name that server's model in `remote:`"
-            )
-        return RemoteGenerator(remote)
+        gen = RemoteGenerator(remote)
+        for adapter_name, adapter_dir in (adapters or {}).items():
+            gen.load_adapter(adapter_name, adapter_dir)  # POST /v1/load_lora_adapter (vLLM's API)
+        return gen
     if choice.engine == "llamacpp":
         from tunegate.models.gguf_lora import AdapterNotConverted
         from tunegate.models.llamacpp import LlamaCppGenerator, source_gguf

@@ -95,3 +95,11 @@ def test_a_server_without_the_lora_api_is_one_clear_error(
         gen = RemoteGenerator(spec, backoff_s=0.01)
         with pytest.raises(TunegateError, match="could not load the adapter: HTTP 404"):
             gen.load_adapter("ft", tiny_adapter)
+
+
+def test_no_lora_api_refuses_to_load(tiny_llama: Path, tiny_adapter: Path) -> None:
+    with serving(tiny_table(tiny_llama), max_tokens_cap=64, lora_api=False) as (url, _):
+        body = {"lora_name": "ft", "lora_path": str(tiny_adapter)}
+        r = httpx.post(f"{url}/v1/load_lora_adapter", json=body, timeout=60)
+        assert r.status_code == 403 and "--no-lora-api" in r.json()["error"]["message"]
+        assert [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]] == ["tiny"]

@@ -162,6 +162,8 @@ def build_app(engine: Engine, table: ModelTable, config: ServeConfig, metrics: M
     async def load_lora_adapter(body: LoadLoraRequest) -> PlainTextResponse:
         """Serve one more PEFT adapter (a folder on this machine) as `lora_name`, as vLLM's
         runtime LoRA API does; loaded on the worker thread between batches."""
+        if not config.lora_api:
+            raise ApiError(403, "this server was started with --no-lora-api", code="forbidden")
         await load_adapter(engine, table, body.lora_name, body.lora_path)
         return PlainTextResponse(f"Success: LoRA adapter '{body.lora_name}' added successfully.")
 

@@ -1,7 +1,7 @@
 """The local generator as the server needs it: raw-text prompts for /v1/completions, and each
 request's row visible while its batch decodes, so a request is answered as soon as its own row
 ends rather than when the whole batch does. `ServeGenerator` runs on torch,
-`LlamaCppServeGenerator` on llama.cpp (requests one after another); `serve_generator` picks."""
+`LlamaCppServeGenerator` on llama.cpp (both decode a batch together); `serve_generator` picks."""
 
 from __future__ import annotations
 

@@ -29,8 +29,7 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, Generation, GenRequest, Progress
-from tunegate.models.constrain import canonical_label
-from tunegate.models.decode import OnToken, Row, _choose
+from tunegate.models.decode import OnToken, Row, _choose, advance
 from tunegate.models.gguf_weights import (
     DEFAULT_QUANT,
     QUANTS,
@@ -38,6 +37,7 @@ from tunegate.models.gguf_weights import (
     source_gguf,
 )
 from tunegate.models.gguf_weights import llama_cpp as _llama_cpp
+from tunegate.models.prompts import encode_chat, generation, new_row, stop_ids, token_budget
 
 __all__ = ["DEFAULT_QUANT", "QUANTS", "LlamaCppGenerator", "engine_gguf", "source_gguf"]
 
@@ -66,7 +66,7 @@ class LlamaCppGenerator:
     ) -> None:
         from transformers import GenerationConfig
 
-        from tunegate.models.local import _stop_ids, default_threads
+        from tunegate.models.local import default_threads
         from tunegate.models.resolve import load_tokenizer, model_label, resolve_model
 
         lc = _llama_cpp()
@@ -80,8 +80,7 @@ class LlamaCppGenerator:
             gen_config = GenerationConfig.from_pretrained(self.folder)
         except OSError:
             gen_config = None
-        holder = type("ModelInfo", (), {"generation_config": gen_config})()
-        self.stop_ids = _stop_ids(self.tokenizer, holder)
+        self.stop_ids = stop_ids(self.tokenizer, gen_config)
         self.threads = threads or default_threads()
         self.batch_size = batch_size  # rows decoded together by `generate`
         self._batch_ctx: Any = None
@@ -150,12 +149,10 @@ class LlamaCppGenerator:
     ) -> list[list[int]]:
         """Consecutive requests of one adapter, at most `batch_size` and what the KV cache holds
         (each row's prompt + budget counted whole) per chunk."""
-        from tunegate.models.local import _token_budget
-
         chunks: list[list[int]] = []
         used = 0
         for i in order:
-            need = len(encoded[i]) + _token_budget(requests[i])
+            need = len(encoded[i]) + token_budget(requests[i])
             last = chunks[-1] if chunks else None
             if (
                 last is None
@@ -252,28 +249,7 @@ class LlamaCppGenerator:
     # ---- internals --------------------------------------------------------------------------
 
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        from tunegate.models.local import CHATML, _token_budget
-
-        if req.adapter is not None and req.adapter not in self.adapters:
-            known = ", ".join(sorted(self.adapters)) or "none loaded"
-            raise TunegateError(f"unknown adapter {req.adapter!r} (adapters: {known})")
-        if req.max_tokens < 1:
-            raise TunegateError(f"max_tokens must be at least 1, got {req.max_tokens}")
-        if not req.messages or any("role" not in m or "content" not in m for m in req.messages):
-            raise TunegateError("each request needs messages, each with a role and a content")
-        tok = self.tokenizer
-        template = None if getattr(tok, "chat_template", None) else CHATML
-        text = tok.apply_chat_template(
-            list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
-        )
-        ids = list(tok(text, add_special_tokens=False)["input_ids"])
-        budget = _token_budget(req)
-        if len(ids) + budget > self.max_positions:
-            return ids, (
-                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return ids, None
+        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
 
     def _use(self, adapter: str | None) -> None:
         """Make `adapter` (None: the base) the context's only LoRA; the cached prompt goes."""
@@ -332,43 +308,15 @@ class LlamaCppGenerator:
             logits = self._logits()
             if masker is not None:
                 masker.apply(logits)
-            tok = _choose(logits, [row])[0]
-            if row.first_token_s is None:
-                row.first_token_s = time.perf_counter()
-            row.out.append(tok)
-            if row.matcher is not None and not row.matcher.accept_token(tok):
-                row.finish = "grammar"
-            elif tok in stops:
-                row.finish = "stop"
-            elif len(row.out) >= row.max_tokens:
-                row.finish = "length"
-            if on_token is not None and not on_token(index, tok):
-                row.finish = "cancelled"
+            advance([row], _choose(logits, [row]), stops, on_token, time.perf_counter())
             if masker is not None:
                 masker.fill([row])
             if row.finish is None:
-                self.llm.eval([tok])
+                self.llm.eval([row.out[-1]])
         return self._generation(row, cached), row.first_token_s
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        from tunegate.models.local import _token_budget
-
-        row = Row(index, ids, _token_budget(req), req.temperature, req.top_p, req.seed)
-        if req.constraint is not None:
-            row.matcher = self.grammars().matcher(req.constraint)
-            row.labels = req.constraint.labels
-        return row
+        return new_row(index, req, ids, self.grammars)
 
     def _generation(self, row: Row, cached: int) -> Generation:
-        body = (
-            row.out[:-1]
-            if row.out and row.finish == "stop" and row.out[-1] in self.stop_ids
-            else row.out
-        )
-        text = self.tokenizer.decode(body, skip_special_tokens=True)
-        if row.labels:
-            text = canonical_label(text, row.labels)
-        extra: dict[str, Any] = {"finish": row.finish, "cached_tokens": cached}
-        return Generation(
-            text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra
-        )
+        return generation(row, self.tokenizer, self.stop_ids, cached)

@@ -104,6 +104,13 @@ class LlamaCppGenerator:
         for adapter_name, folder in (adapters or {}).items():
             self.load_adapter(adapter_name, folder)
 
+    @property
+    def kv_tokens(self) -> int:
+        """Tokens the batch context's unified KV cache holds (prompt + budget of every row of a
+        chunk): the model's context, or 384 a row when more rows are decoded together (the
+        server's 32), so that a full batch is one chunk rather than a full one and a small one."""
+        return max(self.max_positions, 384 * self.batch_size)
+
     def label(self) -> str:
         """Engine and weights, for tables and cache keys (e.g. `llamacpp:q8_0`)."""
         return f"llamacpp:{self.quant}"
@@ -158,7 +165,7 @@ class LlamaCppGenerator:
                 last is None
                 or len(last) >= self.batch_size
                 or requests[last[0]].adapter != requests[i].adapter
-                or used + need > self.max_positions
+                or used + need > self.kv_tokens
             ):
                 chunks.append([i])
                 used = need
@@ -177,11 +184,12 @@ class LlamaCppGenerator:
         """Decode a chunk together (models/llamacpp_batch.py)."""
         from tunegate.models.llamacpp_batch import BatchContext, decode_rows
 
-        if self._batch_ctx is None or self._batch_ctx.rows < self.batch_size:
-            if self._batch_ctx is not None:
-                self._batch_ctx.close()
+        bc = self._batch_ctx
+        if bc is None or bc.rows < self.batch_size or bc.n_ctx < self.kv_tokens:
+            if bc is not None:
+                bc.close()
             self._batch_ctx = BatchContext(
-                self._lc, self.llm, self.batch_size, self.max_positions, self.threads
+                self._lc, self.llm, self.batch_size, self.kv_tokens, self.threads
             )
         adapter = requests[chunk[0]].adapter
         self._batch_ctx.use(None if adapter is None else self._lora[adapter])

@@ -35,6 +35,7 @@ class BatchContext:
         params.n_threads = params.n_threads_batch = threads
         self.ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         self.rows = rows
+        self.n_ctx = n_ctx
         self.n_batch = 512
         self.vocab = int(llm.n_vocab())
         self.batch = lc.llama_batch_init(self.n_batch, 0, rows)

@@ -78,6 +78,10 @@ def main() -> None:
             results[engine] = run(args.task.resolve(), engine, args, Path(tmp))
             r = results[engine]
             print(f"{engine}: diagnose {r['wall']:.0f} s (load {r['load']})", flush=True)
+            for rung, x in r["rungs"].items():  # as it comes: a later failure keeps these
+                m = x["metric"]
+                fig = "—" if m is None else f"{m.value:.3f} [{m.lo:.3f}, {m.hi:.3f}]"
+                print(f"  {rung:<22} {fig}  {x['seconds']:.0f} s", flush=True)
     ref_name, ref = engines[0], results[engines[0]]
     print(f"\n{args.task.name}, {args.items} items, primary metric {ref['metric_name']}")
     for engine in engines:

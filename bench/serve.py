@@ -11,6 +11,10 @@ Both phases run against the same server process in one run; each reports complet
 second of wall time, p50/p95 latency and errors, and the ratio (a)/(b) is the figure to read.
 Goals: 0 errors; ratio >= 4. Greedy decoding makes each request's answer the same in both
 phases, so the tokens compared are the same work; the agreement is printed.
+
+`--engines torch,llamacpp` (issue 14) instead runs phase (a) once per engine, one server after
+the other in the same run (`tunegate serve --engine ...`), and prints each engine's tokens/s
+and the ratio to the first engine's. Goal: llamacpp >= 2.5x torch, 0 errors.
 """
 
 from __future__ import annotations
@@ -137,12 +141,14 @@ async def one_at_a_time(
     return phase
 
 
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    args: argparse.Namespace, engine: str = "torch"
+) -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable, "-m", "tunegate", "serve",  # no model named: the embedded SmolLM2
         "--host", "127.0.0.1", "--port", "0", "--max-batch", str(args.clients),
         "--queue", str(4 * args.clients), "--max-tokens-cap", str(args.max_tokens),
-        "--timeout", "600",
+        "--timeout", "600", "--engine", engine,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(
@@ -165,9 +171,14 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60, help="length of each phase (default 60)")
     ap.add_argument("--max-tokens", type=int, default=160, help="max_tokens per request")
     ap.add_argument("--free", action="store_true", help="no response_format (free text)")
+    ap.add_argument(
+        "--engines", default=None, help="e.g. torch,llamacpp: phase (a) on each, compared"
+    )
     args = ap.parse_args()
 
     bodies = demo_bodies(args.max_tokens, constrained=not args.free)
+    if args.engines:
+        sys.exit(compare_engines(args, bodies, args.engines.split(",")))
     proc, url = start_server(args)
     try:
         warm = asyncio.run(one_at_a_time(url, bodies, [0], 600))  # prefix cache, grammar
@@ -192,6 +203,39 @@ def main() -> None:
     ok = not errors and ratio >= 4
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
+
+
+def compare_engines(
+    args: argparse.Namespace, bodies: list[dict[str, Any]], engines: list[str]
+) -> int:
+    """Phase (a) against one server per engine, in this run; tokens/s ratios to the first."""
+    phases: dict[str, Phase] = {}
+    for engine in engines:
+        proc, url = start_server(args, engine)
+        try:
+            warm = asyncio.run(one_at_a_time(url, bodies, [0], 600))
+            if warm.errors:
+                sys.exit(f"{engine}: warm-up request failed: {warm.errors[0]}")
+            phases[engine] = asyncio.run(concurrent(url, bodies, args.clients, args.seconds))
+            phases[engine].name = engine
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        print(phases[engine].report(), flush=True)
+    kind = "free text" if args.free else "JSON Schema response_format"
+    print(f"demo task, {args.clients} clients, {args.seconds:.0f} s each, {kind}")
+    first = phases[engines[0]]
+    for engine in engines[1:]:
+        other = phases[engine]
+        same = sum(other.texts.get(n) == t for n, t in first.texts.items() if n in other.texts)
+        both = sum(n in other.texts for n in first.texts)
+        ratio = other.rate / first.rate if first.rate else float("nan")
+        print(f"{engine} / {engines[0]} tokens/s: {ratio:.2f}x (goal >= 2.5); "
+              f"answers identical on {same}/{both} requests both answered")  # fmt: skip
+    errors = [e for p in phases.values() for e in p.errors]
+    for e in sorted(set(errors))[:5]:
+        print(f"  error: {e}")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

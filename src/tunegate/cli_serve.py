@@ -43,9 +43,18 @@ def serve(
     engine: Annotated[
         str,
         typer.Option(
-            "--engine", help="torch (batched) or llamacpp (llama.cpp, one request at a time)."
+            "--engine",
+            help="llamacpp (llama.cpp in-process; falls back to torch with one line when it "
+            "cannot run the model) or torch (the reference loop).",
         ),
-    ] = "torch",
+    ] = "llamacpp",
+    lora_api: Annotated[
+        bool,
+        typer.Option(
+            help="Accept POST /v1/load_lora_adapter: clients name an adapter folder on this "
+            "machine to serve (vLLM's runtime LoRA API)."
+        ),
+    ] = True,
 ) -> None:
     """An OpenAI-compatible server (chat and text completions, streaming, JSON Schema
     enforced by constrained decoding: valid unless cut at max_tokens) for the task's model and
@@ -62,6 +71,7 @@ def serve(
         max_tokens_cap=max_tokens_cap,
         timeout_s=timeout,
         engine=engine,
+        lora_api=lora_api,
     )
     pairs = [parse_adapter(a) for a in adapter or []]
     echo = lambda line: console.print(line, soft_wrap=True, markup=False, highlight=False)  # noqa: E731

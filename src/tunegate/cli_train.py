@@ -181,8 +181,8 @@ def export_cmd(
         bool,
         typer.Option(
             "--gguf",
-            help="For llama.cpp / Ollama: the base GGUF, the adapter as a GGUF LoRA and a "
-            "Modelfile; prints the commands that serve them.",
+            help="For llama.cpp / Ollama: the base GGUF, the adapter as a GGUF LoRA (with "
+            "--merge: one merged GGUF) and a Modelfile; prints the commands that serve them.",
         ),
     ] = False,
 ) -> None:
@@ -191,14 +191,10 @@ def export_cmd(
     if gguf:
         from tunegate.train.export_gguf import export_gguf
 
-        if merge:
-            raise TunegateError(
-                "--gguf --merge is not supported yet: export --gguf writes the base GGUF and a "
-                "LoRA GGUF, which llama.cpp and Ollama load together"
-            )
-        done = export_gguf(task, out, run_id=run)
+        done = export_gguf(task, out, run_id=run, merge=merge)
+        files = done.base.name if done.lora is None else f"{done.base.name}, {done.lora.name}"
         lines = [
-            f"wrote {done.base.name}, {done.lora.name} and Modelfile to {done.folder}",
+            f"wrote {files} and Modelfile to {done.folder}",
             f"llama.cpp:  {done.llama_server()}",
             f"Ollama:     {done.ollama()}",
             done.modelfile.read_text(encoding="utf-8"),

@@ -211,3 +211,49 @@ def test_an_inferred_schema_bounds_what_decoding_may_write(grammars: Grammars) -
     for text in too_long:
         assert not accepts(schema, text), text
         assert accepts(unbounded(schema), text), text
+
+
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        (
+            {"type": "object", "properties": {"a": {"not": {"type": "string"}}}},
+            "`not` at #/properties/a",
+        ),
+        ({"allOf": [{"type": "integer"}, {"minimum": 3}]}, "`allOf` with 2 schemas at #"),
+        ({"type": "string", "pattern": "(?=a)b"}, "lookaround or backreference in `pattern`"),
+        ({"properties": {"x": {"$ref": "http://x/y"}}}, "`$ref` to another document"),
+        ({"if": {"const": 1}, "then": {"const": 2}}, "`if`/`then`/`else` at #"),
+    ],
+)
+def test_a_schema_feature_xgrammar_would_ignore_is_refused_by_name(
+    schema: dict[str, Any], named: str, grammars: Grammars
+) -> None:
+    import xgrammar as xgr
+
+    from tunegate.models.schema_support import unsupported_feature
+
+    found = unsupported_feature(schema)
+    assert found is not None and named in found
+    # refused because xgrammar would compile it and let an invalid answer through
+    xgr.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False)
+    with pytest.raises(TunegateError, match="cannot enforce") as err:
+        grammars.compiled(Constraint(json_schema=schema))
+    assert "\n" not in str(err.value) and named in str(err.value)
+
+
+def test_enforced_features_pass_the_check() -> None:
+    from tunegate.models.schema_support import unsupported_feature
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "not": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 8},  # a field named not
+            "n": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
+            "tags": {"type": "array", "items": {"$ref": "#/$defs/tag"}, "maxItems": 3},
+        },
+        "required": ["not", "n"],
+        "additionalProperties": False,
+        "$defs": {"tag": {"enum": ["a", "b"]}},
+    }
+    assert unsupported_feature(schema) is None

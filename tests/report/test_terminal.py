@@ -21,3 +21,17 @@ def test_summary_shows_the_recommendation_and_every_rung(built_report: Any) -> N
     assert "finetuned ◀" in text and "what would change this" in text
     assert f"${d.rungs[0].cost_per_month:,.2f}" in text
     assert str(result.path) in text
+
+
+def test_every_latency_and_cost_says_what_engine_and_machine_measured_it(built_report: Any) -> None:
+    import dataclasses
+
+    result, _, _ = built_report
+    gathered = dataclasses.replace(result.gathered, hardware="AMD EPYC, 2 cores, AVX-512")
+    console = Console(record=True, width=220)
+    print_summary(gathered, result.decision, console)
+    text = console.export_text()
+    assert "measured on" in text and "latency and $/month measured on AMD EPYC, 2 cores" in text
+    local = next(r for r in gathered.evidence.rungs if not r.outputs.remote)
+    row = next(line for line in text.splitlines() if f" {local.rung} " in line)
+    assert "torch fp32" in row  # stored model labels without `@engine` ran on the torch engine

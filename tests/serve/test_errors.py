@@ -75,6 +75,18 @@ BAD_CHAT: list[tuple[str, Any, int, str | None, str | None]] = [
         None,
     ),
     (
+        "schema feature the grammar would not enforce",
+        chat_body(
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"not": {"type": "string"}}},
+            }
+        ),
+        400,
+        "response_format",
+        None,
+    ),
+    (
         "prompt past the context",
         chat_body(messages=[{"role": "user", "content": "word " * 1100}], max_tokens=CAP),
         400,
@@ -93,6 +105,8 @@ def test_bad_chat_requests_get_4xx_error_objects(
     small_server: str, body: Any, status: int, param: str | None, code: str | None
 ) -> None:
     err = _error(_chat(small_server, body), status)
+    if isinstance(body, dict) and "'not':" in str(body.get("response_format")):
+        assert "`not` at #" in err["message"]  # the unenforceable feature, named
     if param is not None:
         assert err["param"] == param
     if code is not None:

@@ -49,10 +49,51 @@ def test_export_gguf_round_trip(tmp_path: Path, monkeypatch, capsys) -> None:  #
     assert same >= 2, list(zip(answers, expected, strict=True))
 
 
-def test_export_gguf_merge_is_refused_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_export_gguf_merge_answers_like_the_base_with_its_lora(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """--merge: one GGUF (the LoRA added into the f16 weights), served without --lora, whose
+    greedy answers are those of the base GGUF with the adapter's GGUF LoRA."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from tunegate.data.examples import to_messages
+    from tunegate.data.split import load_dataset
+    from tunegate.models.base import GenRequest
+    from tunegate.models.llamacpp import LlamaCppGenerator
+    from tunegate.spec import load_task
+    from tunegate.train.api import latest_adapter
+
     folder = copy_example("support-tickets", tmp_path)
-    code, _, err = cli(
-        monkeypatch, capsys, "export", str(folder), str(tmp_path / "x"), "--gguf", "--merge"
+    code, out, err = cli(monkeypatch, capsys, "train", str(folder), "--preset", "quick", "--steps", "3",
+                         "--batch", "2", "--layers", "2", "--lr", "0.01", "--no-progress")  # fmt: skip
+    assert code == 0, err
+    target = tmp_path / "merged"
+    code, out, err = cli(
+        monkeypatch, capsys, "export", str(folder), str(target), "--gguf", "--merge"
     )
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and "--gguf --merge is not supported" in lines[0]
+    assert code == 0, err
+    merged = target / "model-f16-merged.gguf"
+    assert merged.exists() and sorted(p.name for p in target.iterdir()) == [
+        "Modelfile",
+        merged.name,
+    ]
+    assert f"llama-server -m {merged} --host" in out and "--lora" not in out
+    assert "ADAPTER" not in (target / "Modelfile").read_text()
+
+    task, _ = load_task(folder)
+    _, adapter = latest_adapter(task, folder)
+    with_lora = LlamaCppGenerator(None, {"ft": adapter})
+    reqs = [
+        GenRequest(to_messages(task, ex), max_tokens=24, adapter="ft")
+        for ex in load_dataset(task, folder).test[:3]
+    ]
+    expected = [g.text for g in with_lora.generate(reqs)]
+    llm = llama_cpp.Llama(model_path=str(merged), n_ctx=2048, verbose=False)
+    answers = []
+    for req in reqs:
+        got = llm.create_completion(
+            with_lora.prompt_ids(req), max_tokens=24, temperature=0.0, stop=["<|im_end|>"]
+        )
+        answers.append(got["choices"][0]["text"])
+    same = sum(a.strip() == b.strip() for a, b in zip(answers, expected, strict=True))
+    assert same >= 2, list(zip(answers, expected, strict=True))

@@ -322,6 +322,8 @@ def diagnose(
     chosen, skipped = select(ctx, opts.rungs)
     gens = generators or Generators()
     gens.bind(task, folder, ctx.adapter if any(r.name == "finetuned" for r in chosen) else None)
+    from tunegate.models.engines import hardware
+
     config = {
         "task": task.name,
         "rungs": [r.name for r in chosen],
@@ -329,6 +331,8 @@ def diagnose(
         "limit": opts.limit,
         "items": len(examples),
         "model": ctx.model_id,
+        "engine": ctx.engine.label(),
+        "hardware": hardware(),  # what its latency and cost figures hold for
     }
     if any(r.name == "finetuned" for r in chosen):
         config["adapter"] = ctx.adapter

@@ -125,6 +125,14 @@ class Grammars:
     def _compile(self, c: Constraint, kind: str) -> Any:
         import xgrammar as xgr
 
+        from tunegate.models.schema_support import unsupported_feature
+
+        feature = unsupported_feature(c.json_schema) if kind == "json_schema" else None
+        if feature is not None:
+            raise TunegateError(
+                f"the JSON Schema uses {feature}, which constrained decoding (xgrammar) cannot "
+                "enforce; remove it or express it with enum, anyOf or pattern"
+            )
         try:
             if kind == "labels":
                 assert c.labels is not None

@@ -72,6 +72,32 @@ def _choose(logits: torch.Tensor, rows: list[Row]) -> list[int]:
     return chosen
 
 
+def advance(
+    rows: list[Row],
+    chosen: list[int],
+    stop_ids: frozenset[int],
+    on_token: OnToken | None,
+    now: float,
+    ignore_eos: bool = False,
+) -> None:
+    """One step's bookkeeping, the same on every engine: each unfinished row takes its chosen
+    token and ends on a grammar refusal, a stop token, its token budget or a cancel."""
+    for r, tok in zip(rows, chosen, strict=True):
+        if r.finish is not None:
+            continue
+        if r.first_token_s is None:
+            r.first_token_s = now
+        r.out.append(tok)
+        if r.matcher is not None and not r.matcher.accept_token(tok):
+            r.finish = "grammar"  # cannot happen with a correct mask; end the row safely
+        elif tok in stop_ids and not (ignore_eos and r.matcher is None):
+            r.finish = "stop"
+        elif len(r.out) >= r.max_tokens:
+            r.finish = "length"
+        if on_token is not None and not on_token(r.index, tok):
+            r.finish = "cancelled"
+
+
 def decode_batch(
     model: Any,
     rows: list[Row],
@@ -108,21 +134,7 @@ def decode_batch(
         if masker is not None:
             masker.apply(logits)
         chosen = _choose(logits, batch_rows)
-        now = clock()
-        for r, tok in zip(batch_rows, chosen, strict=True):
-            if r.finish is not None:
-                continue
-            if r.first_token_s is None:
-                r.first_token_s = now
-            r.out.append(tok)
-            if r.matcher is not None and not r.matcher.accept_token(tok):
-                r.finish = "grammar"  # cannot happen with a correct mask; end the row safely
-            elif tok in step.stop_ids and not (step.ignore_eos and r.matcher is None):
-                r.finish = "stop"
-            elif len(r.out) >= r.max_tokens:
-                r.finish = "length"
-            if on_token is not None and not on_token(r.index, tok):
-                r.finish = "cancelled"
+        advance(batch_rows, chosen, step.stop_ids, on_token, clock(), step.ignore_eos)
         if masker is not None:
             masker.fill(batch_rows)  # next step's masks; ends rows whose grammar can only stop
         if all(r.finish is not None for r in batch_rows) or t == max_new - 1:

@@ -15,7 +15,15 @@ from typing import Any, Literal
 
 from tunegate.errors import TunegateError
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineChoice", "choose_engine", "local_generator"]
+__all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "EngineChoice",
+    "choose_engine",
+    "describe",
+    "hardware",
+    "local_generator",
+]
 
 Engine = Literal["llamacpp", "torch", "openai"]
 ENGINES: tuple[str, ...] = ("llamacpp", "torch", "openai")
@@ -33,6 +41,37 @@ class EngineChoice:
     def label(self) -> str:
         """As stored beside outputs and shown in reports: `torch:fp32`, `llamacpp:q8_0`, `openai`."""
         return self.engine if self.quant is None else f"{self.engine}:{self.quant}"
+
+
+def hardware() -> str:
+    """This machine as latency and cost figures hold for: CPU model, cores, AVX-512 or not
+    (e.g. `AMD EPYC 9R14, 2 cores, AVX-512`), or the platform's processor name."""
+    import os
+    import platform
+
+    name, flags = "", ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not name:
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = value
+    except OSError:
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown CPU"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    avx = ", AVX-512" if "avx512f" in flags.split() else ""
+    return f"{name}, {cores} cores{avx}"
+
+
+def describe(model: str, remote: bool = False) -> str:
+    """What ran a rung, from its stored model label: `llamacpp f16`, `torch fp32` or `remote`."""
+    if remote or model.startswith("remote:"):
+        return "remote endpoint"
+    engine = model.rpartition("@")[2] if "@" in model else "torch:fp32"
+    return engine.replace(":", " ")
 
 
 def llama_cpp_missing() -> str | None:
@@ -103,12 +142,10 @@ def local_generator(
 
         if remote is None:
             raise TunegateError("engine openai needs a `remote:` endpoint in tunegate.yaml")
-        if adapters:
-            raise TunegateError(
-                "engine openai cannot load a local adapter; serve it (tunegate serve --adapter) "
-                "and name that server's model in `remote:`"
-            )
-        return RemoteGenerator(remote)
+        gen = RemoteGenerator(remote)
+        for adapter_name, adapter_dir in (adapters or {}).items():
+            gen.load_adapter(adapter_name, adapter_dir)  # POST /v1/load_lora_adapter (vLLM's API)
+        return gen
     if choice.engine == "llamacpp":
         from tunegate.models.gguf_lora import AdapterNotConverted
         from tunegate.models.llamacpp import LlamaCppGenerator, source_gguf

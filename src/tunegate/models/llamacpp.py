@@ -22,8 +22,6 @@ switched per request on the one context (a switch drops the cached prefix).
 from __future__ import annotations
 
 import ctypes
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,74 +29,17 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, Generation, GenRequest, Progress
-from tunegate.models.constrain import canonical_label
-from tunegate.models.decode import OnToken, Row, _choose
+from tunegate.models.decode import OnToken, Row, _choose, advance
+from tunegate.models.gguf_weights import (
+    DEFAULT_QUANT,
+    QUANTS,
+    engine_gguf,
+    source_gguf,
+)
+from tunegate.models.gguf_weights import llama_cpp as _llama_cpp
+from tunegate.models.prompts import encode_chat, generation, new_row, stop_ids, token_budget
 
-__all__ = ["QUANTS", "LlamaCppGenerator", "engine_gguf"]
-
-QUANTS = {"f16": 1, "q8_0": 7, "q4_1": 3}  # llama_ftype values
-DEFAULT_QUANT = "f16"
-
-
-def _llama_cpp() -> Any:
-    try:
-        import llama_cpp
-    except (ImportError, OSError) as exc:  # OSError: the compiled library failed to load
-        raise TunegateError(f"llama-cpp-python is not usable: {exc}") from exc
-    return llama_cpp
-
-
-def source_gguf(model: str | Path | None, base: Path | None = None) -> Path:
-    """The GGUF file behind `model`: the embedded one for None, else a .gguf path."""
-    from tunegate.models.resolve import DEFAULT_MODEL, embedded_gguf
-
-    if model is None or str(model) == DEFAULT_MODEL:
-        return embedded_gguf()
-    p = Path(model).expanduser()
-    if not p.is_absolute() and base is not None:
-        p = base / p
-    if p.suffix != ".gguf" or not p.is_file():
-        raise TunegateError(
-            "the llamacpp engine needs a .gguf model file (Hugging Face folders run on torch)",
-            str(p),
-        )
-    return p
-
-
-def engine_gguf(source: Path, quant: str) -> Path:
-    """`source` re-quantized to `quant` by llama.cpp, cached (or `source` for "source")."""
-    if quant == "source":
-        return source
-    if quant not in QUANTS:
-        raise TunegateError(f"quant must be one of source, {', '.join(QUANTS)}; got {quant!r}")
-    from tunegate.models.resolve import gguf_cache_dir
-
-    out = gguf_cache_dir(source).with_name(gguf_cache_dir(source).name + f".{quant}.gguf")
-    if out.exists():
-        return out
-    lc = _llama_cpp()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        params = lc.llama_model_quantize_default_params()
-        params.ftype = QUANTS[quant]
-        params.allow_requantize = True
-        params.nthread = os.cpu_count() or 1
-        from llama_cpp._utils import suppress_stdout_stderr
-
-        with suppress_stdout_stderr(disable=False):  # llama.cpp logs every tensor
-            failed = lc.llama_model_quantize(
-                str(source).encode(), tmp.encode(), ctypes.byref(params)
-            )
-        if failed:
-            raise TunegateError(
-                f"llama.cpp could not re-quantize the model to {quant}", str(source)
-            )
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return out
+__all__ = ["DEFAULT_QUANT", "QUANTS", "LlamaCppGenerator", "engine_gguf", "source_gguf"]
 
 
 class LlamaCppGenerator:
@@ -125,7 +66,7 @@ class LlamaCppGenerator:
     ) -> None:
         from transformers import GenerationConfig
 
-        from tunegate.models.local import _stop_ids, default_threads
+        from tunegate.models.local import default_threads
         from tunegate.models.resolve import load_tokenizer, model_label, resolve_model
 
         lc = _llama_cpp()
@@ -139,8 +80,7 @@ class LlamaCppGenerator:
             gen_config = GenerationConfig.from_pretrained(self.folder)
         except OSError:
             gen_config = None
-        holder = type("ModelInfo", (), {"generation_config": gen_config})()
-        self.stop_ids = _stop_ids(self.tokenizer, holder)
+        self.stop_ids = stop_ids(self.tokenizer, gen_config)
         self.threads = threads or default_threads()
         self.batch_size = batch_size  # rows decoded together by `generate`
         self._batch_ctx: Any = None
@@ -163,6 +103,13 @@ class LlamaCppGenerator:
         self._grammars: Any = None
         for adapter_name, folder in (adapters or {}).items():
             self.load_adapter(adapter_name, folder)
+
+    @property
+    def kv_tokens(self) -> int:
+        """Tokens the batch context's unified KV cache holds (prompt + budget of every row of a
+        chunk): the model's context, or 384 a row when more rows are decoded together (the
+        server's 32), so that a full batch is one chunk rather than a full one and a small one."""
+        return max(self.max_positions, 384 * self.batch_size)
 
     def label(self) -> str:
         """Engine and weights, for tables and cache keys (e.g. `llamacpp:q8_0`)."""
@@ -209,18 +156,16 @@ class LlamaCppGenerator:
     ) -> list[list[int]]:
         """Consecutive requests of one adapter, at most `batch_size` and what the KV cache holds
         (each row's prompt + budget counted whole) per chunk."""
-        from tunegate.models.local import _token_budget
-
         chunks: list[list[int]] = []
         used = 0
         for i in order:
-            need = len(encoded[i]) + _token_budget(requests[i])
+            need = len(encoded[i]) + token_budget(requests[i])
             last = chunks[-1] if chunks else None
             if (
                 last is None
                 or len(last) >= self.batch_size
                 or requests[last[0]].adapter != requests[i].adapter
-                or used + need > self.max_positions
+                or used + need > self.kv_tokens
             ):
                 chunks.append([i])
                 used = need
@@ -239,11 +184,12 @@ class LlamaCppGenerator:
         """Decode a chunk together (models/llamacpp_batch.py)."""
         from tunegate.models.llamacpp_batch import BatchContext, decode_rows
 
-        if self._batch_ctx is None or self._batch_ctx.rows < self.batch_size:
-            if self._batch_ctx is not None:
-                self._batch_ctx.close()
+        bc = self._batch_ctx
+        if bc is None or bc.rows < self.batch_size or bc.n_ctx < self.kv_tokens:
+            if bc is not None:
+                bc.close()
             self._batch_ctx = BatchContext(
-                self._lc, self.llm, self.batch_size, self.max_positions, self.threads
+                self._lc, self.llm, self.batch_size, self.kv_tokens, self.threads
             )
         adapter = requests[chunk[0]].adapter
         self._batch_ctx.use(None if adapter is None else self._lora[adapter])
@@ -311,28 +257,7 @@ class LlamaCppGenerator:
     # ---- internals --------------------------------------------------------------------------
 
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        from tunegate.models.local import CHATML, _token_budget
-
-        if req.adapter is not None and req.adapter not in self.adapters:
-            known = ", ".join(sorted(self.adapters)) or "none loaded"
-            raise TunegateError(f"unknown adapter {req.adapter!r} (adapters: {known})")
-        if req.max_tokens < 1:
-            raise TunegateError(f"max_tokens must be at least 1, got {req.max_tokens}")
-        if not req.messages or any("role" not in m or "content" not in m for m in req.messages):
-            raise TunegateError("each request needs messages, each with a role and a content")
-        tok = self.tokenizer
-        template = None if getattr(tok, "chat_template", None) else CHATML
-        text = tok.apply_chat_template(
-            list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
-        )
-        ids = list(tok(text, add_special_tokens=False)["input_ids"])
-        budget = _token_budget(req)
-        if len(ids) + budget > self.max_positions:
-            return ids, (
-                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return ids, None
+        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
 
     def _use(self, adapter: str | None) -> None:
         """Make `adapter` (None: the base) the context's only LoRA; the cached prompt goes."""
@@ -391,43 +316,15 @@ class LlamaCppGenerator:
             logits = self._logits()
             if masker is not None:
                 masker.apply(logits)
-            tok = _choose(logits, [row])[0]
-            if row.first_token_s is None:
-                row.first_token_s = time.perf_counter()
-            row.out.append(tok)
-            if row.matcher is not None and not row.matcher.accept_token(tok):
-                row.finish = "grammar"
-            elif tok in stops:
-                row.finish = "stop"
-            elif len(row.out) >= row.max_tokens:
-                row.finish = "length"
-            if on_token is not None and not on_token(index, tok):
-                row.finish = "cancelled"
+            advance([row], _choose(logits, [row]), stops, on_token, time.perf_counter())
             if masker is not None:
                 masker.fill([row])
             if row.finish is None:
-                self.llm.eval([tok])
+                self.llm.eval([row.out[-1]])
         return self._generation(row, cached), row.first_token_s
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        from tunegate.models.local import _token_budget
-
-        row = Row(index, ids, _token_budget(req), req.temperature, req.top_p, req.seed)
-        if req.constraint is not None:
-            row.matcher = self.grammars().matcher(req.constraint)
-            row.labels = req.constraint.labels
-        return row
+        return new_row(index, req, ids, self.grammars)
 
     def _generation(self, row: Row, cached: int) -> Generation:
-        body = (
-            row.out[:-1]
-            if row.out and row.finish == "stop" and row.out[-1] in self.stop_ids
-            else row.out
-        )
-        text = self.tokenizer.decode(body, skip_special_tokens=True)
-        if row.labels:
-            text = canonical_label(text, row.labels)
-        extra: dict[str, Any] = {"finish": row.finish, "cached_tokens": cached}
-        return Generation(
-            text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra
-        )
+        return generation(row, self.tokenizer, self.stop_ids, cached)

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from tunegate.errors import TunegateError
-from tunegate.models.decode import OnToken, Row, _choose
+from tunegate.models.decode import OnToken, Row, _choose, advance
 
 
 class BatchContext:
@@ -35,6 +35,7 @@ class BatchContext:
         params.n_threads = params.n_threads_batch = threads
         self.ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         self.rows = rows
+        self.n_ctx = n_ctx
         self.n_batch = 512
         self.vocab = int(llm.n_vocab())
         self.batch = lc.llama_batch_init(self.n_batch, 0, rows)
@@ -128,22 +129,9 @@ def decode_rows(
         if masker is not None:
             masker.apply(logits)
         chosen = _choose(logits, rows)
-        now = time.perf_counter()
+        advance(rows, chosen, stop_ids, on_token, time.perf_counter())
         step: list[tuple[int, int, int, bool]] = []
         owners: list[int] = []
-        for s in live:
-            r, tok = rows[s], chosen[s]
-            if r.first_token_s is None:
-                r.first_token_s = now
-            r.out.append(tok)
-            if r.matcher is not None and not r.matcher.accept_token(tok):
-                r.finish = "grammar"
-            elif tok in stop_ids:
-                r.finish = "stop"
-            elif len(r.out) >= r.max_tokens:
-                r.finish = "length"
-            if on_token is not None and not on_token(r.index, tok):
-                r.finish = "cancelled"
         if masker is not None:
             masker.fill(rows)
         for s in live:

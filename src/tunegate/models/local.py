@@ -24,16 +24,11 @@ from typing import Any
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, Generation, GenRequest, Progress
-from tunegate.models.constrain import canonical_label, label_token_cap
 from tunegate.models.decode import OnToken, Row, Step, compute_prefix, decode_batch
 from tunegate.models.kvcache import ATTENTION, Prefix
+from tunegate.models.prompts import encode_chat, generation, new_row, stop_ids
 
 __all__ = ["LocalGenerator", "default_threads"]
-
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 def default_threads() -> int:
@@ -113,7 +108,7 @@ class LocalGenerator:
         self.model.set_attn_implementation(ATTENTION)  # shared-prefix attention (kvcache.py)
         self.vocab_size = int(self.model.config.vocab_size)
         self.max_positions = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
-        self.stop_ids = _stop_ids(self.tokenizer, self.model)
+        self.stop_ids = stop_ids(self.tokenizer, self.model.generation_config)
         self._step = Step(
             frozenset(self.stop_ids),
             int(self.tokenizer.pad_token_id or 0),
@@ -219,46 +214,10 @@ class LocalGenerator:
 
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
         """Prompt token ids (chat template applied), or an error message for this request."""
-        if req.adapter is not None and req.adapter not in self.adapters:
-            known = ", ".join(sorted(self.adapters)) or "none loaded"
-            raise TunegateError(f"unknown adapter {req.adapter!r} (adapters: {known})")
-        if req.max_tokens < 1:
-            raise TunegateError(f"max_tokens must be at least 1, got {req.max_tokens}")
-        if not req.messages or any("role" not in m or "content" not in m for m in req.messages):
-            raise TunegateError("each request needs messages, each with a role and a content")
-        tok = self.tokenizer
-        template = None if getattr(tok, "chat_template", None) else CHATML
-        text = tok.apply_chat_template(
-            list(req.messages), tokenize=False, add_generation_prompt=True, chat_template=template
-        )
-        ids = list(tok(text, add_special_tokens=False)["input_ids"])
-        return ids, self._over_context(ids, req)
-
-    def _over_context(self, ids: list[int], req: GenRequest) -> str | None:
-        """Why `ids` plus the request's token budget do not fit the model's context (or None)."""
-        budget = _token_budget(req)
-        if self.max_positions and len(ids) + budget > self.max_positions:
-            return (
-                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return None
+        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        matcher, labels = None, None
-        if req.constraint is not None:  # the grammar compiler is built on first use only
-            matcher = self.grammars().matcher(req.constraint)
-            labels = req.constraint.labels
-        return Row(
-            index,
-            ids,
-            _token_budget(req),
-            req.temperature,
-            req.top_p,
-            req.seed,
-            matcher,
-            labels=labels,
-        )
+        return new_row(index, req, ids, self.grammars)
 
     def grammars(self) -> Any:
         """This model's grammar compiler and cache (built on first use)."""
@@ -310,18 +269,8 @@ class LocalGenerator:
         return out
 
     def _generation(self, row: Row, prefix: Prefix | None) -> Generation:
-        body = (
-            row.out[:-1]
-            if row.out and row.finish == "stop" and row.out[-1] in self.stop_ids
-            else row.out
-        )
-        text = self.tokenizer.decode(body, skip_special_tokens=True)
-        if row.labels:
-            text = canonical_label(text, row.labels)
-        extra = {"finish": row.finish, "cached_tokens": len(prefix) if prefix is not None else 0}
-        return Generation(
-            text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra
-        )
+        cached = len(prefix) if prefix is not None else 0
+        return generation(row, self.tokenizer, self.stop_ids, cached)
 
     def _get_prefix(self, adapter: str | None, ids: tuple[int, ...]) -> Prefix:
         """The KV states of `ids` from the LRU store, computed (or extended) when missing."""
@@ -390,35 +339,3 @@ def _attach(model: Any, name: str, folder: str | Path, key: str) -> Any:
         ) from exc
     model.eval()
     return model
-
-
-def _stop_ids(tokenizer: Any, model: Any) -> list[int]:
-    """EOS ids of the tokenizer and generation config, plus the template's end-of-turn token."""
-    ids: set[int] = set()
-    for source in (tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None)):
-        if isinstance(source, int):
-            ids.add(source)
-        elif isinstance(source, list):
-            ids.update(int(x) for x in source)
-    mark = "tunegate-end-of-answer"
-    template = None if getattr(tokenizer, "chat_template", None) else CHATML
-    try:
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": "q"}, {"role": "assistant", "content": mark}],
-            tokenize=False,
-            chat_template=template,
-        )
-        after = text.split(mark, 1)[1]
-        first = tokenizer(after, add_special_tokens=False)["input_ids"][:1]
-        special = set(tokenizer.all_special_ids) | set(tokenizer.added_tokens_decoder)
-        ids.update(t for t in first if t in special)
-    except (IndexError, ValueError, TypeError):
-        pass  # a template that does not echo the answer: EOS alone ends a turn
-    return sorted(ids)
-
-
-def _token_budget(req: GenRequest) -> int:
-    """Tokens a request may produce: its max_tokens, raised for a label constraint so that a
-    label is never cut short."""
-    labels = req.constraint.labels if req.constraint is not None else None
-    return max(req.max_tokens, label_token_cap(labels)) if labels else req.max_tokens

@@ -7,6 +7,12 @@ a request that still fails becomes a `Generation` with `error` set, so one bad i
 a run. A constrained request asks for a JSON-Schema `response_format`; a server that refuses it
 (400) is asked again with `json_object`, then with no format, and the fallback is remembered.
 The API key is read from the environment variable the task names and is never logged.
+
+A request naming an `adapter` goes to that adapter: `load_adapter(name, folder)` asks the server
+to load the PEFT folder through vLLM's runtime LoRA API (`POST /v1/load_lora_adapter` with
+`lora_name` and `lora_path`; vLLM needs `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`, and the folder
+must be readable by the server), which `tunegate serve` implements too; an adapter the server
+already lists in `/v1/models` is used as it is. Requests then name the adapter as their model.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tunegate.errors import TunegateError
@@ -180,11 +187,68 @@ class RemoteGenerator:
         )
         self._level = 0  # index into _FORMATS; only ever moves down
         self._lock = threading.Lock()
+        self.adapters: dict[str, str] = {}  # request's adapter name -> the server's model name
+
+    def load_adapter(
+        self, name: str, folder: str | Path, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """Have the server serve the PEFT adapter `folder`, addressable as `name` in requests.
+
+        Its model name on the server is the adapter's run id (the folder's parent for a
+        tunegate `.../<run>/adapter`); loaded unless the server already lists it. Faults are
+        retried like requests; a refusal is one TunegateError saying what the server said.
+        """
+        path = Path(folder).expanduser().resolve()
+        if not (path / "adapter_config.json").is_file():
+            raise TunegateError(
+                f"adapter {name!r}: not a PEFT adapter folder (no adapter_config.json)", str(path)
+            )
+        served = f"tunegate-{path.parent.name if path.name == 'adapter' else path.name}"
+        if served not in self._served_models(sleep):
+            body = {"lora_name": served, "lora_path": str(path)}
+            self._retrying(lambda: self._post("load_lora_adapter", body), sleep)
+        self.adapters[name] = served
+
+    def _served_models(self, sleep: Callable[[float], None]) -> set[str]:
+        page = self._retrying(lambda: self._client.models.list(), sleep)
+        return {m.id for m in page.data}
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        import httpx
+
+        try:
+            r = self._client.post(f"/{path}", body=body, cast_to=httpx.Response)
+        except Exception as exc:
+            mapped = _classify(exc)
+            if isinstance(mapped, _Refused) and "already been loaded" in str(mapped):
+                return  # loaded meanwhile (vLLM answers 400 then)
+            raise mapped from exc
+        if r.status_code >= 400:  # pragma: no cover - the client raises for these
+            raise _Refused(f"HTTP {r.status_code}: {_short(r.text)}", r.status_code)
+
+    def _retrying(self, fn: Callable[[], Any], sleep: Callable[[float], None]) -> Any:
+        """`fn()` with the requests' retries and backoff; a last fault is one TunegateError."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return fn()
+            except Exception as exc:
+                mapped = _classify(exc)
+                if isinstance(mapped, _Refused) or attempts > self.spec.retries:
+                    raise TunegateError(
+                        f"{self.spec.base_url} could not load the adapter: {mapped} "
+                        f"(after {attempts} attempt(s))"
+                    ) from exc
+                wait = self.backoff_s * 2 ** (attempts - 1)
+                if isinstance(mapped, _Retryable) and mapped.retry_after is not None:
+                    wait = max(wait, mapped.retry_after)
+                sleep(min(wait, self.max_backoff_s))
 
     # one call ----------------------------------------------------------------
     def _params(self, req: GenRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "model": self.spec.model,
+            "model": self.spec.model if req.adapter is None else self.adapters[req.adapter],
             "messages": req.messages,
             "max_tokens": _max_tokens(req),
             "temperature": req.temperature,
@@ -196,6 +260,11 @@ class RemoteGenerator:
         if fmt is not None:
             params["response_format"] = fmt
         return params
+
+    def _check(self, req: GenRequest) -> None:
+        if req.adapter is not None and req.adapter not in self.adapters:
+            known = ", ".join(sorted(self.adapters)) or "none loaded"
+            raise TunegateError(f"unknown adapter {req.adapter!r} (adapters: {known})")
 
     def _call(self, req: GenRequest, stream: bool) -> _Answer:
         params = self._params(req)
@@ -299,6 +368,8 @@ class RemoteGenerator:
         """Answer all requests, `concurrency` at a time; results in input order."""
         if not requests:
             return []
+        for req in requests:
+            self._check(req)
         out: list[Generation | None] = [None] * len(requests)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=self.spec.concurrency) as pool:
@@ -319,4 +390,5 @@ class RemoteGenerator:
 
     def time_one(self, request: GenRequest) -> Generation:
         """One streamed request alone: total latency and time to the first content token."""
+        self._check(request)
         return self._with_retries(request, True, time.sleep)

@@ -74,6 +74,14 @@ class Gathered:
     notes: list[str] = field(default_factory=list)
     distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
     search: SearchRecord | None = None  # the optimized rung's prompt search, when it ran
+    hardware: str | None = None  # the machine the newest diagnose measured latency and cost on
+
+    def engine_of(self, rung: str) -> str:
+        """What ran `rung` (engine and weights), as its latency and cost figures hold for."""
+        from tunegate.models.engines import describe
+
+        r = self.evidence.rung(rung)
+        return "—" if r is None else describe(r.outputs.model, r.outputs.remote)
 
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
@@ -167,6 +175,15 @@ def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
     return tag, out
 
 
+def _hardware(store: Store, evidence: Evidence) -> str | None:
+    """The machine recorded by the newest diagnose run behind the evidence (None: unrecorded)."""
+    for run_id in evidence.runs:  # newest first
+        found = store.run(run_id).config.get("hardware")
+        if isinstance(found, str):
+            return found
+    return None
+
+
 def label_set(task: Task, train_targets: list[str]) -> list[str] | None:
     """The label set as the ladder uses it: output.labels, else training targets by frequency."""
     if task.output.type != "label":
@@ -220,6 +237,7 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
     opt = evidence.rung("optimized")
     search = load_search(store, opt.run_id, opt.metric(primary_metric(task))) if opt else None
     return Gathered(
+        hardware=_hardware(store, evidence),
         distill=latest_comparison(store),
         task=task,
         folder=folder,

@@ -40,6 +40,7 @@ def print_summary(g: Gathered, d: Decision, console: Any, path: Path | None = No
     table.add_column(d.rungs[0].primary.name if d.rungs and d.rungs[0].primary else "primary")
     table.add_column("$/month", justify="right")
     table.add_column("p95 ms", justify="right")
+    table.add_column("measured on")
     for s in d.rungs:
         m = s.primary
         primary = "—" if m is None else f"{m.value:.3f} [{m.lo:.3f}, {m.hi:.3f}]"
@@ -50,7 +51,10 @@ def print_summary(g: Gathered, d: Decision, console: Any, path: Path | None = No
             primary,
             _money(s.cost_per_month),
             "—" if s.p95_ms is None else f"{s.p95_ms:,.0f}",
+            escape(g.engine_of(s.rung)),
         )
+    if g.hardware:
+        table.caption = f"latency and $/month measured on {escape(g.hardware)}"
     console.print(table)
     for r in d.reasons:
         console.print(f"  • {escape(r)}", highlight=False)

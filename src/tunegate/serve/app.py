@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from tunegate.errors import TunegateError
 from tunegate.models.base import Constraint, GenRequest
@@ -31,6 +31,7 @@ from tunegate.serve.protocol import (
     FormatJsonObject,
     FormatJsonSchema,
     FormatText,
+    LoadLoraRequest,
     chat_chunk,
     chat_completion,
     completion_chunk,
@@ -157,6 +158,15 @@ def build_app(engine: Engine, table: ModelTable, config: ServeConfig, metrics: M
         reqs: list[GenRequest] = [RawRequest(messages=[], prompt=p, **kw) for p in prompts]
         return await answer(request, body, reqs, TEXT, prompts if body.echo else [])
 
+    @app.post("/v1/load_lora_adapter", responses=_ERRORS)
+    async def load_lora_adapter(body: LoadLoraRequest) -> PlainTextResponse:
+        """Serve one more PEFT adapter (a folder on this machine) as `lora_name`, as vLLM's
+        runtime LoRA API does; loaded on the worker thread between batches."""
+        if not config.lora_api:
+            raise ApiError(403, "this server was started with --no-lora-api", code="forbidden")
+        await load_adapter(engine, table, body.lora_name, body.lora_path)
+        return PlainTextResponse(f"Success: LoRA adapter '{body.lora_name}' added successfully.")
+
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         """The names a request's `model` may take."""
@@ -183,6 +193,26 @@ def build_app(engine: Engine, table: ModelTable, config: ServeConfig, metrics: M
 
     _describe_models(app, table, cap)
     return app
+
+
+async def load_adapter(engine: Engine, table: ModelTable, name: str, path: str) -> None:
+    """Load adapter `path` as `name` on the engine's generator, then add it to the table."""
+    import asyncio
+    from pathlib import Path
+
+    folder = Path(path).expanduser()
+    if table.lookup(name) is not None:
+        raise ApiError(400, f"the lora adapter {name!r} has already been loaded", param="lora_name")
+    if not (folder / "adapter_config.json").is_file():
+        raise ApiError(
+            400, f"no PEFT adapter (adapter_config.json) in {str(folder)!r}", param="lora_path"
+        )
+    generator = engine.generator
+    try:
+        await asyncio.wrap_future(engine.call(lambda: generator.load_adapter(name, folder)))
+        table.add_adapter(name, folder)
+    except TunegateError as exc:
+        raise ApiError(400, exc.message, param="lora_path") from exc
 
 
 def constraint(body: ChatRequest, entry: Served) -> Constraint | None:

@@ -41,8 +41,18 @@ class ServeConfig:
         default=1_000_000, metadata={"help": "Largest request body accepted; beyond it, 413."}
     )
     engine: str = field(
-        default="torch",
-        metadata={"help": "llamacpp (one request at a time, llama.cpp) or torch (batched)."},
+        default="llamacpp",
+        metadata={
+            "help": "llamacpp (llama.cpp in-process; torch when it cannot run the model) or "
+            "torch (the reference loop)."
+        },
+    )
+    lora_api: bool = field(
+        default=True,
+        metadata={
+            "help": "Accept POST /v1/load_lora_adapter (vLLM's runtime LoRA API): a client "
+            "names an adapter folder on this machine to serve."
+        },
     )
     batch_wait_ms: float = field(
         default=10.0,

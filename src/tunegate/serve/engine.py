@@ -14,13 +14,14 @@ once and frees its place in the batch.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tunegate.errors import TunegateError
@@ -118,6 +119,7 @@ class Engine:
         self.queue_size = queue_size
         self.batch_wait_s = batch_wait_s
         self._waiting: deque[Job] = deque()
+        self._calls: deque[tuple[Callable[[], object], concurrent.futures.Future[object]]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._running = 0
@@ -137,7 +139,11 @@ class Engine:
             self._stopping = True
             waiting = list(self._waiting)
             self._waiting.clear()
+            calls = list(self._calls)
+            self._calls.clear()
             self._cond.notify_all()
+        for _, fut in calls:
+            fut.cancel()
         for job in waiting:
             job.sink.put(Failed(job.index, ApiError(503, "the server is shutting down")))
         if self._thread.is_alive():
@@ -150,6 +156,17 @@ class Engine:
     @property
     def depth(self) -> int:
         return len(self._waiting)
+
+    def call(self, fn: Callable[[], object]) -> concurrent.futures.Future[object]:
+        """Run `fn` on the worker thread between batches (it owns the model: loading an adapter
+        must not overlap a batch); its result or exception arrives in the future."""
+        fut: concurrent.futures.Future[object] = concurrent.futures.Future()
+        with self._cond:
+            if self._stopping or not self._thread.is_alive():
+                raise ApiError(503, "the server is not accepting requests")
+            self._calls.append((fn, fut))
+            self._cond.notify()
+        return fut
 
     def submit(self, jobs: Sequence[Job]) -> None:
         """Queue all of `jobs` or none: ApiError 429 (with Retry-After) when they do not fit."""
@@ -172,10 +189,12 @@ class Engine:
 
     def _take(self) -> list[Job] | None:
         with self._cond:
-            while not self._waiting and not self._stopping:
+            while not self._waiting and not self._stopping and not self._calls:
                 self._cond.wait()
             if self._stopping:
                 return None
+            if self._calls:
+                return []  # the calls run first (`_run_calls`)
             if len(self._waiting) < self.max_batch and self.batch_wait_s > 0:
                 self._cond.wait_for(
                     lambda: len(self._waiting) >= self.max_batch or self._stopping,
@@ -191,6 +210,9 @@ class Engine:
             jobs = self._take()
             if jobs is None:
                 return
+            self._run_calls()
+            if not jobs:
+                continue
             try:
                 self._run(jobs)
             except Exception:  # a bug, not a bad request: fail these jobs, keep serving
@@ -199,6 +221,19 @@ class Engine:
                     job.sink.put(Failed(job.index, ApiError(500, "internal error in generation")))
             finally:
                 self._running = 0
+
+    def _run_calls(self) -> None:
+        while True:
+            with self._cond:
+                if not self._calls:
+                    return
+                fn, fut = self._calls.popleft()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # handed to the caller, who reports it
+                fut.set_exception(exc)
 
     def _admit(self, job: Job) -> bool:
         """Check a job just before it runs; report and drop it when it cannot or need not run."""

@@ -1,7 +1,7 @@
 """The local generator as the server needs it: raw-text prompts for /v1/completions, and each
 request's row visible while its batch decodes, so a request is answered as soon as its own row
 ends rather than when the whole batch does. `ServeGenerator` runs on torch,
-`LlamaCppServeGenerator` on llama.cpp (requests one after another); `serve_generator` picks."""
+`LlamaCppServeGenerator` on llama.cpp (both decode a batch together); `serve_generator` picks."""
 
 from __future__ import annotations
 
@@ -103,25 +103,19 @@ class LlamaCppServeGenerator(LlamaCppGenerator):
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
         if not isinstance(req, RawRequest):
             return super()._encode(req)
-        ids, error = _raw_ids(self, req)
-        budget = req.max_tokens
-        if error is None and len(ids) + budget > self.max_positions:
-            error = (
-                f"prompt of {len(ids)} tokens + max_tokens {budget} exceeds the "
-                f"model's context of {self.max_positions}"
-            )
-        return ids, error
+        return _raw_ids(self, req)
 
 
 def _raw_ids(gen: Any, req: RawRequest) -> tuple[list[int], str | None]:
     """A raw prompt's ids (the tokenizer's own special tokens added), or why it cannot run."""
+    from tunegate.models.prompts import over_context
+
     if req.adapter is not None and req.adapter not in gen.adapters:
         raise TunegateError(f"unknown adapter {req.adapter!r}")
     ids = list(gen.tokenizer(req.prompt, add_special_tokens=True)["input_ids"])
     if not ids:
         return ids, "the prompt is empty"
-    over = gen._over_context(ids, req) if isinstance(gen, LocalGenerator) else None
-    return ids, over
+    return ids, over_context(ids, req.max_tokens, gen.max_positions)
 
 
 def serve_generator(

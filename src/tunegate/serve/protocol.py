@@ -113,6 +113,17 @@ class CompletionRequest(_Sampling):
     echo: bool | None = False
 
 
+class LoadLoraRequest(BaseModel):
+    """POST /v1/load_lora_adapter, as vLLM takes it: serve the PEFT adapter at `lora_path` (a
+    folder on the server's disk) as the model `lora_name`. Unknown fields are ignored, as
+    vLLM's clients may send more."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    lora_name: str = Field(min_length=1, max_length=256)
+    lora_path: str = Field(min_length=1, max_length=4096)
+
+
 def _id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 

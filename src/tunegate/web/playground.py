@@ -1,14 +1,17 @@
 """The playground: one input through chosen rungs, side by side, with latency and tokens.
 
 Each rung builds its request exactly as diagnose does (`Rung.build` on a one-example list) and
-its generator answers it alone (`time_one`, the latency a user of `serve` sees). Nothing is
-cached or stored: it is a look, not a measurement.
+its generator answers it alone (`time_one`, the latency a user of `serve` sees). No answer is
+cached or stored: it is a look, not a measurement. The loaded model is kept for the next try
+(one task's generators at a time), so a second question does not reload it.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tunegate.data.examples import Example, content_id
 from tunegate.data.split import load_dataset
@@ -42,6 +45,22 @@ def rung_choices(folder: Path) -> tuple[list[str], dict[str, str]]:
         store.close()
 
 
+_LOCK = threading.Lock()  # one playground answer at a time: the engines are not thread-safe
+_KEPT: dict[tuple[str, ...], Any] = {}  # the last task's Generators, by what they were bound to
+
+
+def _generators(key: tuple[str, ...], bind: Any) -> Any:
+    """The Generators bound to `key`, built (and the previous ones dropped) when it changed."""
+    from tunegate.ladder import Generators
+
+    if key not in _KEPT:
+        _KEPT.clear()
+        gens = Generators()
+        bind(gens)
+        _KEPT[key] = gens
+    return _KEPT[key]
+
+
 def _all() -> tuple[str, ...]:
     from tunegate.spec import RUNG_NAMES
 
@@ -50,7 +69,7 @@ def _all() -> tuple[str, ...]:
 
 def play(folder: Path, inputs: dict[str, str], rungs: list[str]) -> list[Answer]:
     """Answer one example (its input fields) with each named rung, in ladder order."""
-    from tunegate.ladder import Generators, select
+    from tunegate.ladder import select
     from tunegate.ladder.context import Context
 
     if not rungs:
@@ -60,13 +79,13 @@ def play(folder: Path, inputs: dict[str, str], rungs: list[str]) -> list[Answer]
         raise TunegateError("type an input first", "input")
     values = {k: inputs.get(k, "") for k in task.inputs}
     ex = Example(content_id(values, [], ""), values, "", "playground")
-    store = Store(folder)
-    try:
+    with Store(folder) as store, _LOCK:
         ctx = Context(task, folder, load_dataset(task, folder), store)
         chosen, skipped = select(ctx, rungs)
-        gens = Generators()
         needs_adapter = any(r.name == "finetuned" for r in chosen)
-        gens.bind(task, folder, ctx.adapter if needs_adapter else None)
+        adapter = ctx.adapter if needs_adapter else None
+        key = (str(folder), str(adapter), str(task.model), str(task.engine), str(task.remote))
+        gens = _generators(key, lambda g: g.bind(task, folder, adapter))
         out = [Answer(name, "", None, 0, 0, reason) for name, reason in skipped.items()]
         for rung in chosen:
             (req,) = rung.build(ctx, [ex])
@@ -81,7 +100,5 @@ def play(folder: Path, inputs: dict[str, str], rungs: list[str]) -> list[Answer]
                     gen.error,
                 )  # fmt: skip
             )
-    finally:
-        store.close()
     order = {name: i for i, name in enumerate(_all())}
     return sorted(out, key=lambda a: order.get(a.rung, 99))

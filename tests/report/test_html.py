@@ -54,6 +54,8 @@ def test_every_rung_with_its_figures_and_target_statuses(built_report: Any) -> N
     assert 'class="chosen"' in table
     # the style column is left out: no rung measured it, and the page says why
     assert "<th>style</th>" not in table and "no style references" in page
+    # what measured each rung's latency and cost (issue 14: engine and weights beside them)
+    assert "measured on torch fp32" in table and "measured on remote endpoint" in table
 
 
 def test_each_plot_is_inline_svg(built_report: Any) -> None:

@@ -159,6 +159,7 @@ def rung_table(g: Gathered, d: Decision) -> dict[str, Any]:
                 "rung": r.rung,
                 "kind": r.kind,
                 "run_id": r.run_id,
+                "engine": g.engine_of(r.rung),
                 "summary": r.summary,
                 "chosen": r.rung == d.chosen,
                 "cells": cells,
@@ -172,6 +173,7 @@ def rung_table(g: Gathered, d: Decision) -> dict[str, Any]:
         "skipped": g.evidence.skipped,
         "missing": sorted(missing.items()),
         "excluded": g.evidence.excluded,
+        "hardware": g.hardware,
     }
 
 

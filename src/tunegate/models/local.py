@@ -46,7 +46,7 @@ def default_threads() -> int:
     env = os.environ.get("TUNEGATE_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    from tunegate.train.threads import tune_threads
+    from tunegate.threads import tune_threads
 
     return tune_threads()
 

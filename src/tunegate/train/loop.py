@@ -27,7 +27,7 @@ from tunegate.train.config import TrainConfig
 from tunegate.train.data import Encoded, collate, plan_epoch
 from tunegate.train.model import CompletionLM, PrefixCache
 from tunegate.train.prompt import PROMPT_FILE, PromptForm
-from tunegate.train.threads import tune_threads
+from tunegate.threads import tune_threads
 
 
 class TrainInterrupted(KeyboardInterrupt):

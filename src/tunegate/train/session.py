@@ -30,7 +30,7 @@ from tunegate.train.data import (
 from tunegate.train.loop import Loop, steps_per_epoch, total_steps
 from tunegate.train.model import CompletionLM, PrefixCache, load_with_lora
 from tunegate.train.prompt import prompt_form
-from tunegate.train.threads import set_threads
+from tunegate.threads import set_threads
 
 log = logging.getLogger(__name__)
 MIN_FOR_VALIDATION = 10  # fewer train examples than this: no validation split

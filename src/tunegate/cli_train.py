@@ -77,6 +77,7 @@ def train(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """LoRA fine-tune the task's model on its train split (fast on CPU; resumable)."""
+    from tunegate.flows.curve import parse_fractions, train_curve
     from tunegate.train import api
     from tunegate.train.config import parse_layers, parse_modules
     from tunegate.train.loop import TrainInterrupted
@@ -93,9 +94,9 @@ def train(
                 raise TunegateError(
                     "--curve and --resume cannot be combined; resume one run with --run"
                 )
-            results = api.train_curve(task, api.parse_fractions(curve), preset, overrides,
-                                      limit=limit, console=err_console,
-                                      show_progress=not no_progress)  # fmt: skip
+            results = train_curve(task, parse_fractions(curve), preset, overrides,
+                                  limit=limit, console=err_console,
+                                  show_progress=not no_progress)  # fmt: skip
         else:
             results = [api.train(task, preset, overrides, resume=resume, run_id=run,
                                  show_progress=not no_progress)]  # fmt: skip

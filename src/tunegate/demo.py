@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from tunegate.errors import TunegateError
+from tunegate.runs import newest
 from tunegate.spec import Task
 from tunegate.store import Run, Store
 
@@ -167,17 +168,16 @@ def finished_diagnose(
     store: Store, rungs: list[str], limit: int | None, adapter_run: str | None
 ) -> Run | None:
     """The newest finished diagnose of exactly these rungs on the same items (and adapter)."""
-    for run in store.runs("diagnose"):
-        c = run.config
-        if (
-            run.status == "done"
-            and sorted(c.get("rungs") or []) == sorted(rungs)
-            and c.get("limit") == limit
-            and c.get("adapter_run") == adapter_run
+    return newest(
+        store,
+        "diagnose",
+        where=lambda run: (
+            sorted(run.config.get("rungs") or []) == sorted(rungs)
+            and run.config.get("limit") == limit
+            and run.config.get("adapter_run") == adapter_run
             and store.result(run.id, "summary") is not None
-        ):
-            return run
-    return None
+        ),
+    )
 
 
 def _diagnose(
@@ -241,8 +241,9 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
     """The newest training run with these settings, model and data that finished or can resume."""
     from tunegate.data.split import load_dataset
     from tunegate.models.resolve import resolve_model
+    from tunegate.runs import RESUMABLE, adapter_path
     from tunegate.spec import task_path
-    from tunegate.train.api import RESUMABLE, adapter_path, run_dir
+    from tunegate.train.api import run_dir
     from tunegate.train.checkpoint import find_checkpoint
     from tunegate.train.config import resolve_config
     from tunegate.train.session import carve

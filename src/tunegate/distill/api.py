@@ -260,7 +260,8 @@ def _check(spec: Task, folder: Path, store: Store, console: Any) -> str:
 def _train(folder: Path, options: DistillOptions, store: Store, run_id: str, console: Any) -> str:
     """Train the student; reuse a finished run on the same labels and settings, resume an
     interrupted one. Returns the training run id."""
-    from tunegate.train.api import RESUMABLE, train
+    from tunegate.runs import resumable
+    from tunegate.train.api import train
 
     digest = hashlib.sha256((folder / derive.TRAIN_FILE).read_bytes()).hexdigest()
     key = {"labels_sha256": digest, "preset": options.preset, "steps": options.steps}
@@ -274,7 +275,7 @@ def _train(folder: Path, options: DistillOptions, store: Store, run_id: str, con
                     console.print(f"student: reusing training run {prior.id} (same labels)")
                 return prior.id
     overrides = {"steps": options.steps}
-    resume = any(r.status in RESUMABLE for r in store.runs("train"))
+    resume = bool(resumable(store, "train"))
     try:
         res = train(folder, options.preset, overrides, resume=resume,
                     show_progress=options.show_progress)  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any
 
 from tunegate.distill.compare import DistillComparison, Side
 from tunegate.outputs import Metric
+from tunegate.runs import finished
 from tunegate.store import Store
 
 RUN_KIND = "distill"
@@ -14,9 +15,7 @@ RUN_KIND = "distill"
 
 def latest_comparison(store: Store) -> DistillComparison | None:
     """The comparison of the newest finished distill run in `store`, if any."""
-    for run in store.runs(RUN_KIND):
-        if run.status != "done":
-            continue
+    for run in finished(store, RUN_KIND):
         d = store.result(run.id, "comparison")
         if isinstance(d, dict):
             return DistillComparison.from_json(d)

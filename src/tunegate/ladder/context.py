@@ -15,6 +15,7 @@ from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
 from tunegate.ladder.retrieve import Index, MemoEncoder
 from tunegate.models.engines import EngineChoice, choose_engine
 from tunegate.models.resolve import DEFAULT_MODEL
+from tunegate.runs import pick_adapter
 from tunegate.spec import Task, output_schema
 from tunegate.store import Store
 from tunegate.train.prompt import PromptForm, load_prompt
@@ -110,9 +111,7 @@ class Context:
     @cached_property
     def _adapter(self) -> tuple[str | None, str | None]:
         """(training run id, adapter folder) of the adapter the fine-tuned rung uses: the chosen
-        run or folder, else the latest by `tunegate.train.api.pick_adapter`'s rule."""
-        from tunegate.train.api import pick_adapter
-
+        run or folder, else the latest by `tunegate.runs.pick_adapter`'s rule."""
         choice = self.adapter_choice
         runs = {r.id for r in self.store.runs("train")}
         if choice is None or choice in runs:

@@ -4,7 +4,7 @@ Reads the latest finished check (readiness), the evidence (`tunegate.evidence.co
 newest result of each rung on the shared items, across diagnose runs), the training run whose
 adapter the fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
 their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
-one the ladder picks (`tunegate.train.api.pick_adapter`) among the training runs that had
+one the ladder picks (`tunegate.runs.pick_adapter`) among the training runs that had
 finished before the diagnose started. A learning-curve point is a curve run whose adapter a finished
 diagnose measured; its best validation loss is shown either way.
 """
@@ -21,6 +21,7 @@ from tunegate.evidence import CurvePoint, Evidence, Readiness, Training, collect
 from tunegate.ladder.result import legacy_kind
 from tunegate.outputs import Metric, RungOutputs
 from tunegate.report.search import SearchRecord, load_search
+from tunegate.runs import finished, pick_adapter
 from tunegate.signals import primary_metric
 from tunegate.spec import Task, output_schema
 from tunegate.store import Run, Store
@@ -78,8 +79,6 @@ class Gathered:
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
     """The training run whose adapter this diagnose's fine-tuned rung used (see module doc)."""
-    from tunegate.train.api import pick_adapter
-
     recorded = diagnose.config.get("adapter_run")
     if isinstance(recorded, str):
         return recorded
@@ -135,14 +134,14 @@ def load_train(store: Store, run_id: str) -> TrainRecord | None:
 
 def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
     """The newest learning curve: its finished runs, each with the diagnose that measured it."""
-    tagged = [r for r in store.runs("train") if r.status == "done" and r.config.get("curve")]
+    tagged = finished(store, "train", curve=True)
     if not tagged:
         return None, []
     tag = str(tagged[0].config["curve"])
     primary = primary_metric(task)
     measured: dict[str, tuple[str, Metric]] = {}  # train run -> (diagnose run, primary metric)
-    for diag in store.runs("diagnose"):  # newest first
-        adapter = _adapter_run(store, diag) if diag.status == "done" else None
+    for diag in finished(store, "diagnose"):  # newest first
+        adapter = _adapter_run(store, diag)
         if adapter is None or adapter in measured:
             continue
         for name in (store.result(diag.id, "summary") or {}).get("rungs", []):
@@ -202,8 +201,6 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         run_id = tuned.adapter_run or _adapter_run(store, store.run(tuned.run_id))
         train = load_train(store, run_id) if run_id else None
     if train is None:
-        from tunegate.train.api import pick_adapter
-
         latest = pick_adapter(store)
         train = load_train(store, latest[0]) if latest else None
     tag, curve = _curve(store, task)

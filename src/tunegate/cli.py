@@ -87,7 +87,7 @@ def check(
     """Is the data ready? Counts, blank and over-long rows, duplicates, leakage, broken targets,
     label balance, token statistics and the training time and cost on this machine (a few real
     steps timed), each ok / warn / fail. Exits 1 when the verdict is fail."""
-    from tunegate.data.check import print_report, run_check
+    from tunegate.check.run import print_report, run_check
     from tunegate.spec import load_task
 
     spec, folder = load_task(task)

@@ -151,7 +151,7 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
 
 
 def _check(task: Task, path: Path, opts: DemoOptions, console: Console) -> str | None:
-    from tunegate.data.check import print_report, run_check
+    from tunegate.check.run import print_report, run_check
 
     report = run_check(task, path, estimate=opts.estimate)
     print_report(report, console)

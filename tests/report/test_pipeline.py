@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from report_store import demo_task_folder, run_cli
-from tunegate.data.check import run_check
+from tunegate.check.run import run_check
 from tunegate.spec import load_task
 from tunegate.store import Store
 

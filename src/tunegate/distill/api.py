@@ -241,7 +241,7 @@ def _labels_json(spec: Task, got: teacher.Labelled, n: int, tspec: RemoteSpec) -
 
 def _check(spec: Task, folder: Path, store: Store, console: Any) -> str:
     """The readiness check on the distilled task; a fail stops distillation with its reasons."""
-    from tunegate.data.check import run_check
+    from tunegate.check.run import run_check
 
     report = run_check(spec, folder, store)
     failing = [it for it in report.items if it.status == "fail"]

@@ -13,8 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import copy_example
+from tunegate.check.run import CheckReport, run_check
 from tunegate.cli import app, main
-from tunegate.data.check import CheckReport, run_check
 from tunegate.spec import load_task
 from tunegate.store import Store
 from tunegate.train.config import resolve_config

@@ -121,7 +121,7 @@ def demo(
     """The whole pipeline on the embedded model and the demo task (Kestrel Home's support
     inbox): check, diagnose, train, diagnose the fine-tuned rung, report. Run it again after an
     interruption to continue where it stopped."""
-    from tunegate.demo import PROMPT_RUNGS, DemoOptions, run_demo
+    from tunegate.flows.demo import PROMPT_RUNGS, DemoOptions, run_demo
     from tunegate.ladder import parse_rungs
 
     chosen = parse_rungs(rungs) or list(PROMPT_RUNGS)
@@ -164,7 +164,7 @@ def report(
     result = build_report(task, out, json_path)
     print_summary(result.gathered, result.decision, console, result.path)
     if result.gathered.distill is not None:
-        from tunegate.distill.report import print_comparison as print_distill
+        from tunegate.report.distill import print_comparison as print_distill
 
         print_distill(result.gathered.distill, console)
     if result.json_path:

@@ -151,10 +151,10 @@ def distill(
 ) -> None:
     """The teacher labels your inputs, the small model trains on its labels, and both are
     compared on the held-out split (agreement, accuracy, cost per month, latency)."""
-    from tunegate.distill import DistillOptions
-    from tunegate.distill import distill as run_distill
-    from tunegate.distill.report import print_comparison
+    from tunegate.flows.distill import DistillOptions
+    from tunegate.flows.distill import distill as run_distill
     from tunegate.report import build_report
+    from tunegate.report.distill import print_comparison
 
     options = DistillOptions(teacher=teacher, inputs=inputs, model=model, api_key_env=api_key_env,
                              preset=preset, steps=steps, limit=limit, out=out,

@@ -208,7 +208,7 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
     evidence.readiness = readiness(check) if check else None
     evidence.training = Training(train.seconds, points) if train else None
     schema = output_schema(task, folder) if task.output.type == "json" else None
-    from tunegate.distill.report import latest_comparison
+    from tunegate.report.distill import latest_comparison
 
     opt = evidence.rung("optimized")
     search = load_search(store, opt.run_id, opt.metric(primary_metric(task))) if opt else None

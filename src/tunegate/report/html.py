@@ -368,7 +368,7 @@ def _plots(plots: Sequence[Plot]) -> str:
 
 def render(v: ReportView) -> str:
     """The whole page as one string."""
-    from tunegate.distill.report import html_section as distill_section
+    from tunegate.report.distill import html_section as distill_section
 
     g = v.gathered
     ev = g.evidence

@@ -27,7 +27,7 @@ from tunegate.runs import newest
 from tunegate.spec import Task
 from tunegate.store import Run, Store
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "support-tickets"
+DEMO = Path(__file__).resolve().parents[3] / "examples" / "support-tickets"
 # The default prompt-only rungs: every local rung that runs by default except few_shot_fixed and
 # few_shot (few_shot_constrained adds the constraint to the same retrieved examples). If the demo
 # must get faster, it cuts items (--limit), never rungs.

@@ -56,7 +56,7 @@ def test_demo_resumes_after_an_interruption_between_stages(
     tmp_path: Path, tiny_llama: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("tunegate.models.local", reason="the local generation backend")
-    from tunegate import demo
+    from tunegate.flows import demo
 
     folder = _demo_copy(tmp_path, model=str(tiny_llama))
     real = demo._diagnose
@@ -106,7 +106,7 @@ def test_a_missing_demo_folder_is_one_line(tmp_path: Path) -> None:
     proc = _cli("--folder", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "demo task not found" in proc.stderr
-    from tunegate.demo import DemoOptions, run_demo
+    from tunegate.flows.demo import DemoOptions, run_demo
 
     with pytest.raises(TunegateError, match="prompt-only"):
         run_demo(DemoOptions(tmp_path, rungs=("finetuned",)), Console(file=io.StringIO()))

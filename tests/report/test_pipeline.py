@@ -26,9 +26,10 @@ FAST = {"steps": 4, "batch_size": 4, "lr": 2e-2, "eval_every": 2, "checkpoint_ev
 
 @pytest.mark.slow
 def test_report_from_the_real_stages(tmp_path: Path, tiny_llama: Path) -> None:
-    runner = pytest.importorskip("tunegate.ladder.runner", reason="the ladder is not merged yet")
-    train_api = pytest.importorskip("tunegate.train.api", reason="training is not merged yet")
-    fakes = pytest.importorskip("ladder_fakes", reason="the ladder's test helpers")
+    import ladder_fakes as fakes
+    from tunegate.ladder import runner
+    from tunegate.train import api as train_api
+
     folder = demo_task_folder(tmp_path)
     spec = yaml.safe_load((folder / "tunegate.yaml").read_text())
     spec["model"] = str(tiny_llama)

@@ -270,7 +270,6 @@ def test_learning_curve_adapters_are_measured_for_the_report(
     """`train_curve` evaluates each adapter with the fine-tuned rung on the latest diagnose's
     items; the report's gather turns them into curve points and decide into a slope, while the
     main diagnose stays the one the report shows."""
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     from tunegate.decide import curve_slope
     from tunegate.ladder import DiagnoseOptions, diagnose, load
     from tunegate.report.gather import gather

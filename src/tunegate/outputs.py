@@ -69,3 +69,12 @@ class Metric:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def format(self, n: bool = False) -> str:
+        """`value [lo, hi]` in the metric's unit (dollars to the cent, milliseconds whole, else
+        three decimals); `n` adds the sample size to a figure without a unit."""
+        if self.unit == "$":
+            return f"${self.value:,.2f} [{self.lo:,.2f}, {self.hi:,.2f}]"
+        if self.unit == "ms":
+            return f"{self.value:,.0f} ms [{self.lo:,.0f}, {self.hi:,.0f}]"
+        return f"{self.value:.3f} [{self.lo:.3f}, {self.hi:.3f}]" + (f" (n={self.n})" if n else "")

@@ -328,7 +328,7 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
 ) -> None:
     """A few real steps on this machine give seconds per epoch; the run's cost at the training
     price; over `budget` it warns, and the report's training gate reads the same estimate."""
-    from tunegate.decide import Evidence, _gates
+    from tunegate.decide import Evidence, judge_gates
     from tunegate.report.gather import CheckRecord, readiness
 
     folder = make_task(
@@ -359,7 +359,7 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
     assert "compact prompt (set): " in item.reason and "full prompt: " in item.reason
     task, _ = load_task(folder)
     record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
-    (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))
+    (gate,) = [g for g in judge_gates(task, Evidence([], readiness=readiness(record)))
                if g.name == "training cycle"]  # fmt: skip
     assert gate.ok is False and "check's estimate" in gate.detail
 

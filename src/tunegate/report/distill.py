@@ -3,6 +3,7 @@ read from the store's newest finished distill run (no model is run)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tunegate.distill.compare import DistillComparison, Side
@@ -25,11 +26,7 @@ def latest_comparison(store: Store) -> DistillComparison | None:
 def _text(m: Metric | None, unit: str = "") -> str:
     if m is None:
         return "—"
-    if unit == "$" or m.unit == "$":
-        return f"${m.value:,.2f} [{m.lo:,.2f}, {m.hi:,.2f}]"
-    if unit == "ms" or m.unit == "ms":
-        return f"{m.value:,.0f} ms [{m.lo:,.0f}, {m.hi:,.0f}]"
-    return f"{m.value:.3f} [{m.lo:.3f}, {m.hi:.3f}]"
+    return (replace(m, unit=unit) if unit else m).format()
 
 
 def rows(c: DistillComparison) -> list[tuple[str, str, str]]:

@@ -51,6 +51,11 @@ class RungOutputs:
         return cls(**{**d, "items": items})
 
 
+# the format figure of each output type (json, label, text), in that order: a table or section
+# shows the first one a rung measured
+FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured figure with its sample size and 95% confidence interval.

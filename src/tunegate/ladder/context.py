@@ -3,12 +3,11 @@ from the training examples and the documents (each built once, on first use)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tunegate.data.examples import Example, input_text
+from tunegate.data.examples import Example, input_text, label_set
 from tunegate.data.split import Dataset
 from tunegate.errors import TunegateError
 from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
@@ -53,13 +52,9 @@ class Context:
 
     @cached_property
     def labels(self) -> tuple[str, ...] | None:
-        """The label set: output.labels, else the training targets by frequency (then name)."""
-        if self.task.output.type != "label":
-            return None
-        if self.task.output.labels:
-            return tuple(self.task.output.labels)
-        counts = Counter(ex.target.strip() for ex in self.train if ex.target.strip())
-        return tuple(sorted(counts, key=lambda lab: (-counts[lab], lab)))
+        """The label set (`tunegate.data.examples.label_set`) of the training targets."""
+        labels = label_set(self.task, [ex.target for ex in self.train])
+        return tuple(labels) if labels is not None else None
 
     @cached_property
     def engine(self) -> EngineChoice:

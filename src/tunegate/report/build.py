@@ -15,10 +15,11 @@ from tunegate import atomic
 from tunegate.decide import Decision, decide
 from tunegate.errors import TunegateError
 from tunegate.ladder.result import RungResult
+from tunegate.outputs import FORMAT_METRICS
 from tunegate.report import confusion, plots
 from tunegate.report.failures import RungFailures, worst_failures
 from tunegate.report.gather import Gathered, gather
-from tunegate.report.html import FORMAT_METRICS, ReportView, render
+from tunegate.report.html import ReportView, render
 from tunegate.signals import confusions, primary_metric
 from tunegate.signals.cost import (
     HOURS_PER_MONTH,

@@ -11,11 +11,11 @@ diagnose measured; its best validation loss is shown either way.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunegate.data.examples import label_set
 from tunegate.errors import TunegateError
 from tunegate.evidence import CurvePoint, Evidence, Readiness, Training, collect
 from tunegate.ladder.result import legacy_kind
@@ -164,16 +164,6 @@ def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
             cr.point = CurvePoint(int(n), m.value, m.lo, m.hi)
         out.append(cr)
     return tag, out
-
-
-def label_set(task: Task, train_targets: list[str]) -> list[str] | None:
-    """The label set as the ladder uses it: output.labels, else training targets by frequency."""
-    if task.output.type != "label":
-        return None
-    if task.output.labels:
-        return list(task.output.labels)
-    counts = Counter(t.strip() for t in train_targets if t.strip())
-    return sorted(counts, key=lambda lab: (-counts[lab], lab))
 
 
 def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = None) -> Gathered:

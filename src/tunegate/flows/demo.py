@@ -192,12 +192,9 @@ def _diagnose(
     from tunegate.ladder import DiagnoseOptions, diagnose, load
     from tunegate.ladder.table import render
 
-    store = Store(path)
-    try:
+    with Store(path) as store:
         done = finished_diagnose(store, rungs, opts.limit, adapter_run)
         result = load(store, done.id) if done else None
-    finally:
-        store.close()
     if result is None:
         options = DiagnoseOptions(rungs=rungs, limit=opts.limit, adapter=adapter_run)
         result = diagnose(path, options, console=console)
@@ -251,8 +248,7 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
     cfg = resolve_config(PRESET, task.train, overrides, task_source=str(task_path(path)))
     model = str(resolve_model(task.model, path))
     data = carve(task, load_dataset(task, path).train, cfg).fingerprint
-    store = Store(path)
-    try:
+    with Store(path) as store:
         for run in store.runs("train"):
             c = run.config
             if c.get("curve") or c.get("model") != model or c.get("data") != data:
@@ -264,8 +260,6 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
             if run.status in RESUMABLE and find_checkpoint(run_dir(store, run.id) / "checkpoint"):
                 return run
         return None
-    finally:
-        store.close()
 
 
 def punchline(g: Any, d: Any) -> str:

@@ -195,11 +195,8 @@ def build_report(
 ) -> ReportResult:
     """Write the HTML report (default `<task>/.tunegate/report.html`) and, if asked, the JSON."""
     spec, folder = load_task(task)
-    store = open_store(folder)
-    try:
+    with open_store(folder) as store:
         g = gather(spec, folder, store, diagnose_run)
-    finally:
-        store.close()
     d = decide(spec, g.evidence)
     view = ReportView(g, d, make_plots(g, d), make_failures(g))
     path = Path(out) if out else folder / STORE_DIR / REPORT_FILE

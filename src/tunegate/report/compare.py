@@ -166,11 +166,8 @@ def build_compare(
     from tunegate.report.build import open_store
 
     task, folder = load_task(task_path)
-    store = open_store(folder)
-    try:
+    with open_store(folder) as store:
         a, b = load(store, run_a), load(store, run_b)
-    finally:
-        store.close()
     schema = output_schema(task, folder) if task.output.type == "json" else None
     labels = None
     if task.output.type == "label":

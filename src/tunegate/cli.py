@@ -6,8 +6,10 @@ non-zero exit; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -243,6 +245,37 @@ def _write_json(path: Path | None, payload: object) -> None:
 
     atomic.write_text(path, json.dumps(payload, indent=2, default=str))
     console.print(f"wrote {path}")
+
+
+def config_help(config: type, name: str) -> str:
+    """A setting's help text where the setting is defined (a pydantic field's description, a
+    dataclass field's `metadata["help"]`), so an option never repeats it. Unknown names raise."""
+    fields = getattr(config, "model_fields", None)
+    if fields is not None:
+        text = str(fields[name].description or "")
+        if typing.get_origin(fields[name].annotation) is typing.Literal:
+            text += f" One of: {', '.join(map(str, typing.get_args(fields[name].annotation)))}."
+        return text
+    found = [f for f in dataclasses.fields(config) if f.name == name]
+    if not found:
+        raise KeyError(f"{config.__name__} has no field {name!r}")
+    return str(found[0].metadata.get("help", ""))
+
+
+def parse_settings(items: list[str] | None, option: str = "--set") -> dict[str, object]:
+    """`--set key=value` pairs as a mapping; each value is read as YAML (`0.01`, `true`, `[a, b]`)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TunegateError(f"{option}: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise TunegateError(f"{option} {key.strip()}: cannot read {value!r}") from exc
+    return out
 
 
 def _register() -> None:

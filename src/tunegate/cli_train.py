@@ -7,8 +7,13 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli import TaskArg, app, console, err_console
+from tunegate.cli import TaskArg, app, config_help, console, err_console, parse_settings
 from tunegate.errors import TunegateError
+from tunegate.train.config import TrainConfig
+
+
+def _help(name: str) -> str:
+    return config_help(TrainConfig, name)
 
 
 @app.command()
@@ -39,39 +44,33 @@ def train(
             "latest diagnose).",
         ),
     ] = None,
-    rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
-    alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
+    rank: Annotated[int | None, typer.Option(help=_help("rank"))] = None,
+    alpha: Annotated[int | None, typer.Option(help=_help("alpha"))] = None,
+    dropout: Annotated[float | None, typer.Option(help=_help("dropout"))] = None,
     target_modules: Annotated[
-        str | None,
-        typer.Option("--target-modules", help="all-linear or names, e.g. q_proj,v_proj."),
+        str | None, typer.Option("--target-modules", help=_help("target_modules"))
     ] = None,
-    layers: Annotated[
-        str | None,
-        typer.Option(help="Layers with LoRA: all, the top N (e.g. 8), or indices (e.g. 20,21)."),
-    ] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
-    schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
-    warmup: Annotated[
-        float | None, typer.Option(help="Warm-up: a fraction of steps (<1) or steps.")
-    ] = None,
-    epochs: Annotated[float | None, typer.Option(help="Passes over the train split.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="Examples per micro-batch.")] = None,
+    layers: Annotated[str | None, typer.Option(help=_help("layers"))] = None,
+    lr: Annotated[float | None, typer.Option(help=_help("lr"))] = None,
+    schedule: Annotated[str | None, typer.Option(help=_help("schedule"))] = None,
+    warmup: Annotated[float | None, typer.Option(help=_help("warmup"))] = None,
+    epochs: Annotated[float | None, typer.Option(help=_help("epochs"))] = None,
+    steps: Annotated[int | None, typer.Option(help=_help("steps"))] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help=_help("batch_size"))] = None,
     grad_accum: Annotated[
-        int | None, typer.Option("--grad-accum", help="Micro-batches per step.")
+        int | None, typer.Option("--grad-accum", help=_help("grad_accum"))
     ] = None,
     max_length: Annotated[
-        int | None, typer.Option("--max-length", help="Longest example in tokens.")
+        int | None, typer.Option("--max-length", help=_help("max_length"))
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for splits, order, init.")] = None,
-    prompt: Annotated[
-        str | None,
+    seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help=_help("prompt"))] = None,
+    settings: Annotated[
+        list[str] | None,
         typer.Option(
-            "--prompt",
-            help="The prompt examples are trained on, recorded with the adapter: full (the task's) "
-            "or compact (the user template under one line: the task's description, else the system "
-            "prompt's first sentence).",
+            "--set",
+            help="Any training setting as KEY=VALUE, repeatable (weight_decay, minutes, patience, "
+            "val_fraction, ...: the fields of docs/training.md); the flags above win.",
         ),
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
@@ -82,12 +81,13 @@ def train(
     from tunegate.train.config import parse_layers, parse_modules
     from tunegate.train.loop import TrainInterrupted
 
-    overrides = {
+    flags = {
         "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": parse_modules(target_modules),
         "layers": parse_layers(layers), "lr": lr, "schedule": schedule, "warmup": warmup,
         "epochs": epochs, "steps": steps, "batch_size": batch, "grad_accum": grad_accum,
         "max_length": max_length, "seed": seed, "prompt": prompt,
     }  # fmt: skip
+    overrides = {**parse_settings(settings), **{k: v for k, v in flags.items() if v is not None}}
     try:
         if curve:
             if resume:

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from tunegate.errors import TunegateError
+from tunegate.flows.demo import PROMPT_RUNGS, DemoOptions
 
 app = typer.Typer(
     name="tunegate",
@@ -100,22 +101,37 @@ def check(
         raise typer.Exit(1)
 
 
+def config_help(config: type, name: str) -> str:
+    """A setting's help text where the setting is defined (a pydantic field's description, a
+    dataclass field's `metadata["help"]`), so an option never repeats it. Unknown names raise."""
+    fields = getattr(config, "model_fields", None)
+    if fields is not None:
+        text = str(fields[name].description or "")
+        if typing.get_origin(fields[name].annotation) is typing.Literal:
+            text += f" One of: {', '.join(map(str, typing.get_args(fields[name].annotation)))}."
+        return text
+    found = [f for f in dataclasses.fields(config) if f.name == name]
+    if not found:
+        raise KeyError(f"{config.__name__} has no field {name!r}")
+    return str(found[0].metadata.get("help", ""))
+
+
+def _demo_help(name: str) -> str:
+    return config_help(DemoOptions, name)
+
+
 @app.command()
 def demo(
-    folder: Annotated[
-        Path | None, typer.Option(help="The demo task folder (default: examples/support-tickets).")
-    ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, help="Held-out items every rung answers.")
-    ] = 60,
+    folder: Annotated[Path | None, typer.Option(help=_demo_help("folder"))] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help=_demo_help("limit"))] = 60,
     rungs: Annotated[
         str | None,
-        typer.Option("--rungs", help="Prompt-only rungs (default zero_shot,constrained,rag)."),
+        typer.Option(
+            "--rungs",
+            help=f"{_demo_help('rungs')} Comma-separated (default {','.join(PROMPT_RUNGS)}).",
+        ),
     ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option("--steps", min=1, help="Training steps (default: the quick preset's budget)."),
-    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help=_demo_help("steps"))] = None,
     no_estimate: Annotated[
         bool, typer.Option("--no-estimate", help="check skips timing training steps.")
     ] = False,
@@ -123,7 +139,7 @@ def demo(
     """The whole pipeline on the embedded model and the demo task (Kestrel Home's support
     inbox): check, diagnose, train, diagnose the fine-tuned rung, report. Run it again after an
     interruption to continue where it stopped."""
-    from tunegate.flows.demo import PROMPT_RUNGS, DemoOptions, run_demo
+    from tunegate.flows.demo import run_demo
     from tunegate.ladder import parse_rungs
 
     chosen = parse_rungs(rungs) or list(PROMPT_RUNGS)
@@ -245,21 +261,6 @@ def _write_json(path: Path | None, payload: object) -> None:
 
     atomic.write_text(path, json.dumps(payload, indent=2, default=str))
     console.print(f"wrote {path}")
-
-
-def config_help(config: type, name: str) -> str:
-    """A setting's help text where the setting is defined (a pydantic field's description, a
-    dataclass field's `metadata["help"]`), so an option never repeats it. Unknown names raise."""
-    fields = getattr(config, "model_fields", None)
-    if fields is not None:
-        text = str(fields[name].description or "")
-        if typing.get_origin(fields[name].annotation) is typing.Literal:
-            text += f" One of: {', '.join(map(str, typing.get_args(fields[name].annotation)))}."
-        return text
-    found = [f for f in dataclasses.fields(config) if f.name == name]
-    if not found:
-        raise KeyError(f"{config.__name__} has no field {name!r}")
-    return str(found[0].metadata.get("help", ""))
 
 
 def parse_settings(items: list[str] | None, option: str = "--set") -> dict[str, object]:

@@ -181,7 +181,7 @@ def _setup(
 ) -> _Session:
     """Resolve the settings (a resumed run's own, checked against now), build the model, loop
     and accelerator, open or restart the run in the store, and restore a checkpoint's state."""
-    from tunegate.train.checkpoint import Progress, load_checkpoint, set_rng_state
+    from tunegate.train.checkpoint import Progress, load_checkpoint
     from tunegate.train.session import build, carve, make_accelerator, make_scheduler
 
     spec, folder = load_task(task)
@@ -242,19 +242,25 @@ def _setup(
     assert run_id is not None
     prog = Progress()
     if ckpt is not None:
-        if ckpt["optimizer"] is not None:
-            loop.optimizer.load_state_dict(ckpt["optimizer"])
-        else:
-            log.warning(
-                "%s: the checkpoint has no optimizer state (sharded run); its moments restart",
-                source,
-            )
-        loop.scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"][accelerator.process_index])
-        prog = ckpt["progress"]
+        prog = _restore(loop, ckpt, accelerator, source)
         if accelerator.is_main_process:
             store.truncate_metrics(run_id, prog.step)
     return _Session(store, accelerator, cfg, record, loop, run_id, source, prog)
+
+
+def _restore(loop: Any, ckpt: dict[str, Any], accelerator: Any, source: str) -> Any:
+    """Put a checkpoint's optimizer, scheduler and random state back; return its progress."""
+    from tunegate.train.checkpoint import set_rng_state
+
+    if ckpt["optimizer"] is not None:
+        loop.optimizer.load_state_dict(ckpt["optimizer"])
+    else:
+        log.warning(
+            "%s: the checkpoint has no optimizer state (sharded run); its moments restart", source
+        )
+    loop.scheduler.load_state_dict(ckpt["scheduler"])
+    set_rng_state(ckpt["rng"][accelerator.process_index])
+    return ckpt["progress"]
 
 
 def _train_loop(s: _Session, out: Any) -> bool:

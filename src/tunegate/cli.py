@@ -18,6 +18,7 @@ from rich.console import Console
 
 from tunegate.errors import TunegateError
 from tunegate.flows.demo import PROMPT_RUNGS, DemoOptions
+from tunegate.ladder.options import DiagnoseOptions
 
 app = typer.Typer(
     name="tunegate",
@@ -120,6 +121,10 @@ def _demo_help(name: str) -> str:
     return config_help(DemoOptions, name)
 
 
+def _diagnose_help(name: str) -> str:
+    return config_help(DiagnoseOptions, name)
+
+
 @app.command()
 def demo(
     folder: Annotated[Path | None, typer.Option(help=_demo_help("folder"))] = None,
@@ -193,28 +198,18 @@ def report(
 def diagnose(
     task: TaskArg = Path("."),
     rungs: Annotated[
-        str | None,
-        typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply)."),
+        str | None, typer.Option("--rungs", help=f"{_diagnose_help('rungs')} Comma-separated.")
     ] = None,
     limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items."),
+        int | None, typer.Option("--limit", min=1, help=_diagnose_help("limit"))
     ] = None,
-    adapter: Annotated[
-        str | None,
-        typer.Option(
-            help="Fine-tuned rung: a training run id or adapter folder (default: newest)."
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", help="llamacpp, torch or openai (default: the task's `engine`)."),
-    ] = None,
+    adapter: Annotated[str | None, typer.Option(help=_diagnose_help("adapter"))] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help=_diagnose_help("engine"))] = None,
     json_path: JsonOpt = None,
 ) -> None:
     """Run the prompt ladder on the held-out split and measure the five signals per rung."""
-    from tunegate.ladder import DiagnoseOptions, parse_rungs
     from tunegate.ladder import diagnose as run_ladder
+    from tunegate.ladder import parse_rungs
     from tunegate.ladder.table import render
 
     options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter, engine=engine)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tunegate.ladder import cache
 from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
 from tunegate.ladder.generators import Generators
+from tunegate.ladder.options import DiagnoseOptions
 from tunegate.ladder.progress import LadderProgress, RungBar
 from tunegate.ladder.result import OPTIMIZED, DiagnoseResult, RungResult, save_rung, save_summary
 from tunegate.ladder.rungs import select
@@ -30,37 +30,6 @@ from tunegate.spec import load_task
 from tunegate.store import Store
 
 RUN_KIND = "diagnose"
-
-
-@dataclass
-class DiagnoseOptions:
-    """Settings of one diagnose (shared by the CLI and the Python API)."""
-
-    rungs: list[str] | None = field(
-        default=None,
-        metadata={"help": "Rungs to run; default task.ladder.rungs, else all that apply."},
-    )
-    limit: int | None = field(
-        default=None, metadata={"help": "Evaluate on a seeded subset of this many test items."}
-    )
-    chunk_batches: int = field(
-        default=1,
-        metadata={"help": "Batches generated (and stored) together; the resume granularity."},
-    )
-    adapter: str | None = field(
-        default=None,
-        metadata={
-            "help": "Fine-tuned rung: this training run id or adapter folder (default: newest)."
-        },
-    )
-    curve: str | None = field(
-        default=None,
-        metadata={"help": "A learning curve's id: this run measures one of its adapters."},
-    )
-    engine: str | None = field(
-        default=None,
-        metadata={"help": "llamacpp, torch or openai: overrides the task's `engine`."},
-    )
 
 
 def held_out(ctx: Context, limit: int | None) -> list[Example]:

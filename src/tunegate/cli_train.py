@@ -8,12 +8,18 @@ from typing import Annotated
 import typer
 
 from tunegate.cli import TaskArg, app, config_help, console, err_console, parse_settings
+from tunegate.distill.options import DEFAULT_PRESET as DISTILL_PRESET
+from tunegate.distill.options import DistillOptions
 from tunegate.errors import TunegateError
 from tunegate.train.config import TrainConfig
 
 
 def _help(name: str) -> str:
     return config_help(TrainConfig, name)
+
+
+def _distill_help(name: str) -> str:
+    return config_help(DistillOptions, name)
 
 
 @app.command()
@@ -125,33 +131,24 @@ def train(
 @app.command()
 def distill(
     task: TaskArg,
-    teacher: Annotated[
-        str, typer.Option("--teacher", help="The teacher's OpenAI-compatible base URL (…/v1).")
-    ],
-    inputs: Annotated[
-        Path, typer.Option("--inputs", help="Unlabeled inputs (JSONL/JSON/CSV, the task's fields).")
-    ],
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Teacher model (default: the endpoint's only one)."),
-    ] = None,
+    teacher: Annotated[str, typer.Option("--teacher", help=_distill_help("teacher"))],
+    inputs: Annotated[Path, typer.Option("--inputs", help=_distill_help("inputs"))],
+    model: Annotated[str | None, typer.Option("--model", help=_distill_help("model"))] = None,
     api_key_env: Annotated[
-        str | None,
-        typer.Option("--api-key-env", help="Environment variable with the teacher's key."),
+        str | None, typer.Option("--api-key-env", help=_distill_help("api_key_env"))
     ] = None,
-    preset: Annotated[str, typer.Option("--preset", "-p", help="Training preset.")] = "quick",
-    steps: Annotated[int | None, typer.Option(min=1, help="Training steps.")] = None,
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", help=_distill_help("preset"))
+    ] = DISTILL_PRESET,
+    steps: Annotated[int | None, typer.Option(min=1, help=_distill_help("steps"))] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Compare on N held-out items.")
+        int | None, typer.Option("--limit", min=1, help=_distill_help("limit"))
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Distilled task folder (default <task>/distilled).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=_distill_help("out"))] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
 ) -> None:
     """The teacher labels your inputs, the small model trains on its labels, and both are
     compared on the held-out split (agreement, accuracy, cost per month, latency)."""
-    from tunegate.flows.distill import DistillOptions
     from tunegate.flows.distill import distill as run_distill
     from tunegate.report import build_report
     from tunegate.report.distill import print_comparison

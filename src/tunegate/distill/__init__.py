@@ -1,8 +1,4 @@
 """Distillation's parts: a teacher (any OpenAI-compatible endpoint) labels unlabeled inputs
 (`teacher`), its labels become a task folder (`derive`), and student and teacher are compared on
-the task's held-out split (`compare`). The pipeline that runs them is `tunegate.flows.distill`;
-see docs/distill.md."""
-
-from tunegate.distill.compare import DistillComparison
-
-__all__ = ["DistillComparison"]
+the task's held-out split (`compare`); `options` holds its settings. The pipeline that runs them
+is `tunegate.flows.distill`; see docs/distill.md."""

@@ -73,7 +73,7 @@ class Gathered:
     inputs: dict[str, str] = field(default_factory=dict)
     labels: list[str] | None = None
     notes: list[str] = field(default_factory=list)
-    distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
+    distill: Any = None  # tunegate.distill.compare.DistillComparison of the newest distill run
     search: SearchRecord | None = None  # the optimized rung's prompt search, when it ran
 
 

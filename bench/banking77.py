@@ -7,7 +7,12 @@ SmolLM2-135M-Instruct (the embedded model) on 300 shuffled banking77 test rows (
     the system prompt) and constrained (decoding constrained to the 77 labels, xgrammar);
 (2) `tunegate.train.train` on 2,000 seeded-shuffled train rows, like the LLaMA-Factory reference,
     with the preset's settings and a time budget of the reference's training wall time (592 s);
-(3) diagnose with the finetuned rung (the adapter from (2), decoding constrained to the labels).
+(3) diagnose with the finetuned rung (the adapter from (2), decoding constrained to the labels);
+(4) `finetuned_free`: the same adapter decoding freely, as LLaMA-Factory's 0.307 was measured:
+    the like-for-like line. It runs the finetuned rung with its constraint switched off on a
+    copy of the task folder (`<folder>-free`), so the task's own store keeps only the product's
+    constrained result.
+With `--prompt-rungs` the prompt stage runs more rungs (e.g. the whole prompt-only ladder).
 Prints accuracy with its 95% CI, the valid-label rate and the time of each stage, with the
 reference figures beside them (0.000 / 0.160 / 0.307; goal >= 0.60 fine-tuned + constrained).
 
@@ -40,6 +45,7 @@ REFERENCE = {  # DESIGN.md, "Reference figures to beat": accuracy, valid label, 
     "constrained": (0.160, 0.983, 286.0, "zero-shot, constrained to labels"),
     "finetuned": (0.307, 0.657, 592.0, "LLaMA-Factory LoRA, 1 epoch on 2,000 rows"),
 }
+PROMPT_RUNGS = "zero_shot,constrained"
 GOAL = 0.60
 REFERENCE_TRAIN_S = 592.0
 
@@ -102,10 +108,24 @@ def run_train(folder: Path, preset: str, overrides: dict[str, Any]) -> dict[str,
     }  # fmt: skip
 
 
+def run_free(folder: Path, adapter: str | None, limit: int | None) -> dict[str, Any]:
+    """The adapter decoding unconstrained (see the module docstring, stage 4)."""
+    from tunegate.ladder import finetuned
+
+    free = folder.parent / f"{folder.name}-free"
+    if not free.exists():
+        shutil.copytree(folder, free)
+    finetuned.unconstrainable = lambda ctx: "bench: the adapter alone, free decoding"  # type: ignore[assignment]
+    return run_diagnose(free, ["finetuned"], adapter, limit)
+
+
 def fmt_row(label: str, f: dict[str, Any], ref: tuple[float, float, float, str]) -> str:
     acc = f"{f['accuracy']:.3f} [{f['lo']:.3f}, {f['hi']:.3f}]"
-    return (f"{label:34} {acc:22} {f['accuracy_strict']:6.3f} {f['valid_label']:6.3f} "
-            f"{f['rung_seconds']:6.0f} s | {ref[0]:6.3f} {ref[1]:6.3f} {ref[2]:5.0f} s")  # fmt: skip
+    mine = (f"{label:34} {acc:22} {f['accuracy_strict']:6.3f} {f['valid_label']:6.3f} "
+            f"{f['rung_seconds']:6.0f} s | ")  # fmt: skip
+    if not ref[3]:
+        return mine + "no reference"
+    return mine + f"{ref[0]:6.3f} {ref[1]:6.3f} {ref[2]:5.0f} s"
 
 
 def main() -> None:
@@ -117,8 +137,10 @@ def main() -> None:
     ap.add_argument("--set", default="{}", help="JSON training overrides, e.g. '{\"lr\": 1e-3}'")
     ap.add_argument("--budget-s", type=float, default=REFERENCE_TRAIN_S,
                     help="training time budget in seconds (the reference's 592 s); 0: none")  # fmt: skip
-    ap.add_argument("--stages", default="prompt,train,finetuned",
-                    help="comma-separated: prompt (zero_shot + constrained), train, finetuned")  # fmt: skip
+    ap.add_argument("--stages", default="prompt,train,finetuned,finetuned_free",
+                    help="comma-separated: prompt, train, finetuned, finetuned_free")  # fmt: skip
+    ap.add_argument("--prompt-rungs", default=PROMPT_RUNGS,
+                    help=f"rungs of the prompt stage ({PROMPT_RUNGS})")  # fmt: skip
     ap.add_argument(
         "--limit", type=int, help="test rows (default: the task's 300); for a smoke run"
     )
@@ -143,7 +165,8 @@ def main() -> None:
           f"load average {out['load_start']}", flush=True)  # fmt: skip
     try:
         if "prompt" in stages:
-            out["prompt"] = run_diagnose(folder, ["zero_shot", "constrained"], None, args.limit)
+            rungs = args.prompt_rungs.split(",")
+            out["prompt"] = run_diagnose(folder, rungs, None, args.limit)
             print(f"prompt-only rungs: {out['prompt']['wall_s']:.0f} s "
                   f"(load {out['prompt']['load']})", flush=True)  # fmt: skip
         if "train" in stages:
@@ -158,21 +181,34 @@ def main() -> None:
             out["finetuned"] = run_diagnose(folder, ["finetuned"], adapter, args.limit)
             print(f"fine-tuned rung: {out['finetuned']['wall_s']:.0f} s "
                   f"(load {out['finetuned']['load']})", flush=True)  # fmt: skip
+        if "finetuned_free" in stages:
+            adapter = out.get("train", {}).get("run_id")
+            out["finetuned_free"] = run_free(folder, adapter, args.limit)
+            print(f"fine-tuned rung, free decoding: {out['finetuned_free']['wall_s']:.0f} s "
+                  f"(load {out['finetuned_free']['load']})", flush=True)  # fmt: skip
     finally:
         if tmp is not None:
             tmp.cleanup()
     print(f"\n{'':34} {'accuracy [95% CI]':22} {'strict':>6} {'valid':>6} {'time':>8} | "
           f"{'ref acc':>6} {'valid':>6} {'time':>7}")  # fmt: skip
-    rows = [(n, out["prompt"]["rungs"][n]) for n in ("zero_shot", "constrained") if "prompt" in out]
+    no_ref = (0.0, 0.0, 0.0, "")
+    rows = [(n, n, f) for n, f in out.get("prompt", {}).get("rungs", {}).items()]
+    if "finetuned_free" in out:  # like with like: LLaMA-Factory's figure is free decoding
+        rows.append(("tunegate LoRA, free decoding", "finetuned",
+                     out["finetuned_free"]["rungs"]["finetuned"]))  # fmt: skip
     if "finetuned" in out:
-        rows.append(("finetuned", out["finetuned"]["rungs"]["finetuned"]))
-    for name, f in rows:
-        print(fmt_row(REFERENCE[name][3][:34] if name != "finetuned" else
-                      "tunegate LoRA + constrained", f, REFERENCE[name]))  # fmt: skip
+        rows.append(("tunegate LoRA + constrained", "", out["finetuned"]["rungs"]["finetuned"]))
+    for label, ref, f in rows:
+        print(fmt_row(REFERENCE[ref][3][:34] if ref in REFERENCE and ref != "finetuned"
+                      else label, f, REFERENCE.get(ref, no_ref)))  # fmt: skip
     if "train" in out:
         t = out["train"]
         print(f"{'training':34} {t['wall_s']:.0f} s wall ({t['steps']} steps, "
               f"{t['tokens_per_s']:.0f} tok/s) | reference 592 s (~150 tok/s)")  # fmt: skip
+    if "finetuned_free" in out:
+        acc = out["finetuned_free"]["rungs"]["finetuned"]["accuracy"]
+        print(f"\nlike with like (free decoding): tunegate LoRA {acc:.3f} vs LLaMA-Factory "
+              f"{REFERENCE['finetuned'][0]:.3f} ({acc / REFERENCE['finetuned'][0]:.2f}x)")  # fmt: skip
     if "finetuned" in out:
         acc = out["finetuned"]["rungs"]["finetuned"]["accuracy"]
         verdict = "meets" if acc >= GOAL else "misses"

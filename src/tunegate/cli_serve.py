@@ -43,7 +43,8 @@ def serve(
     engine: Annotated[str, typer.Option("--engine", help=_help("engine"))] = _DEFAULT.engine,
 ) -> None:
     """An OpenAI-compatible server (chat and text completions, streaming, JSON Schema
-    guaranteed by constrained decoding) for the task's model and adapters."""
+    enforced by constrained decoding: valid unless cut at max_tokens) for the task's model and
+    adapters."""
     from tunegate.serve import parse_adapter
     from tunegate.serve import serve as run_server
 

@@ -191,3 +191,31 @@ def test_a_stale_result_is_left_out_with_a_note(
     task_file.write_text(yaml.safe_dump(spec, sort_keys=False))
     with pytest.raises(TunegateError, match="stale: the task's prompt changed since run"):
         _gather(folder)
+
+
+def test_a_store_written_before_record_version_2_still_reports(
+    demo_store: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Rung records without kind, items, fingerprint or per-item scores (as tunegate wrote them
+    before version 2): `tunegate report` still works, rescoring them, and names them."""
+    import json
+
+    from report_store import run_cli
+
+    src, _ = demo_store
+    folder = Path(shutil.copytree(src, tmp_path / "old"))
+    new_fields = {"kind", "run_id", "created", "item_ids", "limit", "fingerprint", "model",
+                  "adapter", "adapter_run", "decoding", "item_scores", "version"}  # fmt: skip
+    with Store(folder) as store:
+        for run in store.runs("diagnose"):
+            for name, payload in store.results(run.id).items():
+                if name.startswith("rung."):
+                    old = {k: v for k, v in payload.items() if k not in new_fields}
+                    store.put_result(run.id, name, old)
+    out = tmp_path / "r.json"
+    proc = run_cli("report", str(folder), "--out", str(tmp_path / "r.html"), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(out.read_text())
+    assert len(payload["decision"]["rungs"]) >= 2
+    notes = " ".join(payload["evidence"]["notes"])
+    assert "stored by an older tunegate" in notes and "re-measures" in notes

@@ -125,3 +125,18 @@ def test_target_status_by_the_ci_rule() -> None:
     assert target_status(400, 350, 450, 420, higher_is_better=False) == "may meet"
     assert target_status(400, 350, 450, 380, higher_is_better=False) == "fails"
     assert target_status(400, 400, 400, 500, higher_is_better=False, n=1) == "may meet"
+
+
+def test_holm_adjust_matches_statsmodels() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    from tunegate.signals.stats import holm_adjust
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 17):
+        for _ in range(20):
+            p = rng.uniform(0, 1, n) ** 3
+            p[rng.integers(0, n)] = p[0]  # ties
+            expected = multipletests(p, method="holm")[1]
+            assert np.allclose(holm_adjust(p.tolist()), expected)
+    assert holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])

@@ -1,5 +1,5 @@
 """`tunegate serve`: the chosen model and its LoRA adapters behind an OpenAI-compatible API,
-with JSON guaranteed by constrained decoding. See docs/serve.md.
+with JSON enforced by constrained decoding (valid unless cut at max_tokens). See docs/serve.md.
 
 Names are imported lazily: `tunegate.serve.config` can be used without loading torch or FastAPI.
 """

@@ -71,7 +71,7 @@ def test_report_from_the_real_stages(tmp_path: Path, tiny_llama: Path) -> None:
     diag = store.latest("diagnose")
     trains = [r.id for r in reversed(store.runs("train"))]
     store.close()
-    assert diag is not None and payload["runs"]["diagnose"] == diag.id
+    assert diag is not None and payload["runs"]["diagnose"] == [diag.id]
     assert payload["runs"]["train"] == trains[-1] and payload["runs"]["curve"] == tag
     rungs = [r["rung"] for r in payload["evidence"]["rungs"]]
     assert rungs[:3] == ["zero_shot", "constrained", "finetuned"]

@@ -39,9 +39,9 @@ def main() -> None:
     from rich.console import Console
 
     from openai_stub import Script, serve
-    from tunegate.distill import DistillOptions, distill
-    from tunegate.distill.report import print_comparison
+    from tunegate.flows.distill import DistillOptions, distill
     from tunegate.ladder import DiagnoseOptions, diagnose
+    from tunegate.report.distill import print_comparison
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-distill-"))
     folder = root / "support-tickets"

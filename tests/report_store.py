@@ -24,7 +24,7 @@ import yaml
 
 from conftest import copy_example
 from tunegate import signals
-from tunegate.data.check import run_check
+from tunegate.check.run import run_check
 from tunegate.data.split import load_dataset
 from tunegate.fingerprint import task_fingerprint
 from tunegate.ladder.evaluate import compare_rungs

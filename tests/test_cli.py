@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from tunegate.cli import config_help, parse_settings
 
 
 def tunegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,3 +69,31 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     (tmp_path / "t" / "tunegate.yaml").write_text("name: t\n")
     proc = tunegate("init", str(tmp_path / "t"), "--debug")
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+class _Model(BaseModel):
+    lr: float = Field(default=0.1, description="Peak learning rate.")
+    schedule: Literal["cosine", "linear"] = Field(default="cosine", description="The schedule.")
+
+
+@dataclass
+class _Options:
+    limit: int | None = field(default=None, metadata={"help": "Items to evaluate."})
+
+
+def test_option_help_comes_from_the_settings_definition() -> None:
+    assert config_help(_Model, "lr") == "Peak learning rate."
+    assert config_help(_Model, "schedule") == "The schedule. One of: cosine, linear."
+    assert config_help(_Options, "limit") == "Items to evaluate."
+    with pytest.raises(KeyError):
+        config_help(_Options, "nope")
+
+
+def test_set_values_are_read_as_yaml() -> None:
+    assert parse_settings(["a=0.01", "b=true", "c=[x, y]", "d=", "e=k=v"]) == {
+        "a": 0.01,
+        "b": True,
+        "c": ["x", "y"],
+        "d": None,
+        "e": "k=v",
+    }

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from ladder_fakes import BagOfWords, ScriptedGenerator
 from report_store import demo_task_folder, run_cli
-from tunegate.data.check import run_check
+from tunegate.check.run import run_check
 from tunegate.evidence import collect
 from tunegate.ladder import runner
 from tunegate.ladder.result import prompt_ceiling

@@ -6,8 +6,10 @@ non-zero exit; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +17,8 @@ import typer
 from rich.console import Console
 
 from tunegate.errors import TunegateError
+from tunegate.flows.demo import PROMPT_RUNGS, DemoOptions
+from tunegate.ladder.options import DiagnoseOptions
 
 app = typer.Typer(
     name="tunegate",
@@ -87,7 +91,7 @@ def check(
     """Is the data ready? Counts, blank and over-long rows, duplicates, leakage, broken targets,
     label balance, token statistics and the training time and cost on this machine (a few real
     steps timed), each ok / warn / fail. Exits 1 when the verdict is fail."""
-    from tunegate.data.check import print_report, run_check
+    from tunegate.check.run import print_report, run_check
     from tunegate.spec import load_task
 
     spec, folder = load_task(task)
@@ -98,22 +102,41 @@ def check(
         raise typer.Exit(1)
 
 
+def config_help(config: type, name: str) -> str:
+    """A setting's help text where the setting is defined (a pydantic field's description, a
+    dataclass field's `metadata["help"]`), so an option never repeats it. Unknown names raise."""
+    fields = getattr(config, "model_fields", None)
+    if fields is not None:
+        text = str(fields[name].description or "")
+        if typing.get_origin(fields[name].annotation) is typing.Literal:
+            text += f" One of: {', '.join(map(str, typing.get_args(fields[name].annotation)))}."
+        return text
+    found = [f for f in dataclasses.fields(config) if f.name == name]
+    if not found:
+        raise KeyError(f"{config.__name__} has no field {name!r}")
+    return str(found[0].metadata.get("help", ""))
+
+
+def _demo_help(name: str) -> str:
+    return config_help(DemoOptions, name)
+
+
+def _diagnose_help(name: str) -> str:
+    return config_help(DiagnoseOptions, name)
+
+
 @app.command()
 def demo(
-    folder: Annotated[
-        Path | None, typer.Option(help="The demo task folder (default: examples/support-tickets).")
-    ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=1, help="Held-out items every rung answers.")
-    ] = 60,
+    folder: Annotated[Path | None, typer.Option(help=_demo_help("folder"))] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help=_demo_help("limit"))] = 60,
     rungs: Annotated[
         str | None,
-        typer.Option("--rungs", help="Prompt-only rungs (default zero_shot,constrained,rag)."),
+        typer.Option(
+            "--rungs",
+            help=f"{_demo_help('rungs')} Comma-separated (default {','.join(PROMPT_RUNGS)}).",
+        ),
     ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option("--steps", min=1, help="Training steps (default: the quick preset's budget)."),
-    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help=_demo_help("steps"))] = None,
     no_estimate: Annotated[
         bool, typer.Option("--no-estimate", help="check skips timing training steps.")
     ] = False,
@@ -121,7 +144,7 @@ def demo(
     """The whole pipeline on the embedded model and the demo task (Kestrel Home's support
     inbox): check, diagnose, train, diagnose the fine-tuned rung, report. Run it again after an
     interruption to continue where it stopped."""
-    from tunegate.demo import PROMPT_RUNGS, DemoOptions, run_demo
+    from tunegate.flows.demo import run_demo
     from tunegate.ladder import parse_rungs
 
     chosen = parse_rungs(rungs) or list(PROMPT_RUNGS)
@@ -164,7 +187,7 @@ def report(
     result = build_report(task, out, json_path)
     print_summary(result.gathered, result.decision, console, result.path)
     if result.gathered.distill is not None:
-        from tunegate.distill.report import print_comparison as print_distill
+        from tunegate.report.distill import print_comparison as print_distill
 
         print_distill(result.gathered.distill, console)
     if result.json_path:
@@ -175,28 +198,18 @@ def report(
 def diagnose(
     task: TaskArg = Path("."),
     rungs: Annotated[
-        str | None,
-        typer.Option("--rungs", help="Comma-separated rungs to run (default: all that apply)."),
+        str | None, typer.Option("--rungs", help=f"{_diagnose_help('rungs')} Comma-separated.")
     ] = None,
     limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="Evaluate on a seeded subset of N test items."),
+        int | None, typer.Option("--limit", min=1, help=_diagnose_help("limit"))
     ] = None,
-    adapter: Annotated[
-        str | None,
-        typer.Option(
-            help="Fine-tuned rung: a training run id or adapter folder (default: newest)."
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option("--engine", help="llamacpp, torch or openai (default: the task's `engine`)."),
-    ] = None,
+    adapter: Annotated[str | None, typer.Option(help=_diagnose_help("adapter"))] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help=_diagnose_help("engine"))] = None,
     json_path: JsonOpt = None,
 ) -> None:
     """Run the prompt ladder on the held-out split and measure the five signals per rung."""
-    from tunegate.ladder import DiagnoseOptions, parse_rungs
     from tunegate.ladder import diagnose as run_ladder
+    from tunegate.ladder import parse_rungs
     from tunegate.ladder.table import render
 
     options = DiagnoseOptions(rungs=parse_rungs(rungs), limit=limit, adapter=adapter, engine=engine)
@@ -243,6 +256,22 @@ def _write_json(path: Path | None, payload: object) -> None:
 
     atomic.write_text(path, json.dumps(payload, indent=2, default=str))
     console.print(f"wrote {path}")
+
+
+def parse_settings(items: list[str] | None, option: str = "--set") -> dict[str, object]:
+    """`--set key=value` pairs as a mapping; each value is read as YAML (`0.01`, `true`, `[a, b]`)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise TunegateError(f"{option}: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError as exc:
+            raise TunegateError(f"{option} {key.strip()}: cannot read {value!r}") from exc
+    return out
 
 
 def _register() -> None:

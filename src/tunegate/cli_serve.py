@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli import app, console
+from tunegate.cli import app, config_help, console
+from tunegate.serve.config import ServeConfig
+
+_DEFAULT = ServeConfig()
+
+
+def _help(name: str) -> str:
+    return config_help(ServeConfig, name)
 
 
 @app.command()
@@ -16,8 +23,8 @@ def serve(
         Path | None,
         typer.Argument(help="Task folder: serve its base model and its trained adapters."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    host: Annotated[str, typer.Option(help=_help("host"))] = _DEFAULT.host,
+    port: Annotated[int, typer.Option(help=_help("port"))] = _DEFAULT.port,
     model: Annotated[
         str | None,
         typer.Option(help="Base model (HF folder or .gguf) when no task names one."),
@@ -26,40 +33,20 @@ def serve(
         list[str] | None,
         typer.Option(help="Serve a LoRA adapter as NAME=FOLDER (repeatable)."),
     ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            help="Bearer token clients must send (env TUNEGATE_API_KEY); required off loopback."
-        ),
-    ] = None,
-    max_batch: Annotated[int, typer.Option(help="Most requests decoded together.")] = 32,
-    queue: Annotated[int, typer.Option(help="Most requests waiting; beyond it, 429.")] = 256,
+    api_key: Annotated[str | None, typer.Option(help=_help("api_key"))] = _DEFAULT.api_key,
+    max_batch: Annotated[int, typer.Option(help=_help("max_batch"))] = _DEFAULT.max_batch,
+    queue: Annotated[int, typer.Option(help=_help("queue"))] = _DEFAULT.queue,
     max_tokens_cap: Annotated[
-        int, typer.Option(help="Largest max_tokens a request may ask (also the default).")
-    ] = 512,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds a request may take, queue included; then 408.")
-    ] = 120.0,
-    engine: Annotated[
-        str,
-        typer.Option(
-            "--engine",
-            help="llamacpp (llama.cpp in-process; falls back to torch with one line when it "
-            "cannot run the model) or torch (the reference loop).",
-        ),
-    ] = "llamacpp",
-    lora_api: Annotated[
-        bool,
-        typer.Option(
-            help="Accept POST /v1/load_lora_adapter: clients name an adapter folder on this "
-            "machine to serve (vLLM's runtime LoRA API)."
-        ),
-    ] = True,
+        int, typer.Option(help=_help("max_tokens_cap"))
+    ] = _DEFAULT.max_tokens_cap,
+    timeout: Annotated[float, typer.Option(help=_help("timeout_s"))] = _DEFAULT.timeout_s,
+    engine: Annotated[str, typer.Option("--engine", help=_help("engine"))] = _DEFAULT.engine,
+    lora_api: Annotated[bool, typer.Option(help=_help("lora_api"))] = _DEFAULT.lora_api,
 ) -> None:
     """An OpenAI-compatible server (chat and text completions, streaming, JSON Schema
     enforced by constrained decoding: valid unless cut at max_tokens) for the task's model and
     adapters."""
-    from tunegate.serve import ServeConfig, parse_adapter
+    from tunegate.serve import parse_adapter
     from tunegate.serve import serve as run_server
 
     config = ServeConfig(

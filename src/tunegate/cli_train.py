@@ -7,8 +7,19 @@ from typing import Annotated
 
 import typer
 
-from tunegate.cli import TaskArg, app, console, err_console
+from tunegate.cli import TaskArg, app, config_help, console, err_console, parse_settings
+from tunegate.distill.options import DEFAULT_PRESET as DISTILL_PRESET
+from tunegate.distill.options import DistillOptions
 from tunegate.errors import TunegateError
+from tunegate.train.config import TrainConfig
+
+
+def _help(name: str) -> str:
+    return config_help(TrainConfig, name)
+
+
+def _distill_help(name: str) -> str:
+    return config_help(DistillOptions, name)
 
 
 @app.command()
@@ -39,64 +50,59 @@ def train(
             "latest diagnose).",
         ),
     ] = None,
-    rank: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
-    alpha: Annotated[int | None, typer.Option(help="LoRA alpha.")] = None,
-    dropout: Annotated[float | None, typer.Option(help="LoRA dropout.")] = None,
+    rank: Annotated[int | None, typer.Option(help=_help("rank"))] = None,
+    alpha: Annotated[int | None, typer.Option(help=_help("alpha"))] = None,
+    dropout: Annotated[float | None, typer.Option(help=_help("dropout"))] = None,
     target_modules: Annotated[
-        str | None,
-        typer.Option("--target-modules", help="all-linear or names, e.g. q_proj,v_proj."),
+        str | None, typer.Option("--target-modules", help=_help("target_modules"))
     ] = None,
-    layers: Annotated[
-        str | None,
-        typer.Option(help="Layers with LoRA: all, the top N (e.g. 8), or indices (e.g. 20,21)."),
-    ] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
-    schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
-    warmup: Annotated[
-        float | None, typer.Option(help="Warm-up: a fraction of steps (<1) or steps.")
-    ] = None,
-    epochs: Annotated[float | None, typer.Option(help="Passes over the train split.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="Examples per micro-batch.")] = None,
+    layers: Annotated[str | None, typer.Option(help=_help("layers"))] = None,
+    lr: Annotated[float | None, typer.Option(help=_help("lr"))] = None,
+    schedule: Annotated[str | None, typer.Option(help=_help("schedule"))] = None,
+    warmup: Annotated[float | None, typer.Option(help=_help("warmup"))] = None,
+    epochs: Annotated[float | None, typer.Option(help=_help("epochs"))] = None,
+    steps: Annotated[int | None, typer.Option(help=_help("steps"))] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help=_help("batch_size"))] = None,
     grad_accum: Annotated[
-        int | None, typer.Option("--grad-accum", help="Micro-batches per step.")
+        int | None, typer.Option("--grad-accum", help=_help("grad_accum"))
     ] = None,
     max_length: Annotated[
-        int | None, typer.Option("--max-length", help="Longest example in tokens.")
+        int | None, typer.Option("--max-length", help=_help("max_length"))
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for splits, order, init.")] = None,
-    prompt: Annotated[
-        str | None,
+    seed: Annotated[int | None, typer.Option(help=_help("seed"))] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help=_help("prompt"))] = None,
+    settings: Annotated[
+        list[str] | None,
         typer.Option(
-            "--prompt",
-            help="The prompt examples are trained on, recorded with the adapter: full (the task's), "
-            "compact (the user template under one line: the task's description, else the system "
-            "prompt's first sentence) or auto (the presets' default: a short run of each, the "
-            "lower dev-split loss wins, the cheaper within 2%).",
+            "--set",
+            help="Any training setting as KEY=VALUE, repeatable (weight_decay, minutes, patience, "
+            "val_fraction, ...: the fields of docs/training.md); the flags above win.",
         ),
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """LoRA fine-tune the task's model on its train split (fast on CPU; resumable)."""
+    from tunegate.flows.curve import parse_fractions, train_curve
     from tunegate.train import api
     from tunegate.train.config import parse_layers, parse_modules
     from tunegate.train.loop import TrainInterrupted
 
-    overrides = {
+    flags = {
         "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": parse_modules(target_modules),
         "layers": parse_layers(layers), "lr": lr, "schedule": schedule, "warmup": warmup,
         "epochs": epochs, "steps": steps, "batch_size": batch, "grad_accum": grad_accum,
         "max_length": max_length, "seed": seed, "prompt": prompt,
     }  # fmt: skip
+    overrides = {**parse_settings(settings), **{k: v for k, v in flags.items() if v is not None}}
     try:
         if curve:
             if resume:
                 raise TunegateError(
                     "--curve and --resume cannot be combined; resume one run with --run"
                 )
-            results = api.train_curve(task, api.parse_fractions(curve), preset, overrides,
-                                      limit=limit, console=err_console,
-                                      show_progress=not no_progress)  # fmt: skip
+            results = train_curve(task, parse_fractions(curve), preset, overrides,
+                                  limit=limit, console=err_console,
+                                  show_progress=not no_progress)  # fmt: skip
         else:
             results = [api.train(task, preset, overrides, resume=resume, run_id=run,
                                  show_progress=not no_progress)]  # fmt: skip
@@ -127,36 +133,27 @@ def train(
 @app.command()
 def distill(
     task: TaskArg,
-    teacher: Annotated[
-        str, typer.Option("--teacher", help="The teacher's OpenAI-compatible base URL (…/v1).")
-    ],
-    inputs: Annotated[
-        Path, typer.Option("--inputs", help="Unlabeled inputs (JSONL/JSON/CSV, the task's fields).")
-    ],
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Teacher model (default: the endpoint's only one)."),
-    ] = None,
+    teacher: Annotated[str, typer.Option("--teacher", help=_distill_help("teacher"))],
+    inputs: Annotated[Path, typer.Option("--inputs", help=_distill_help("inputs"))],
+    model: Annotated[str | None, typer.Option("--model", help=_distill_help("model"))] = None,
     api_key_env: Annotated[
-        str | None,
-        typer.Option("--api-key-env", help="Environment variable with the teacher's key."),
+        str | None, typer.Option("--api-key-env", help=_distill_help("api_key_env"))
     ] = None,
-    preset: Annotated[str, typer.Option("--preset", "-p", help="Training preset.")] = "quick",
-    steps: Annotated[int | None, typer.Option(min=1, help="Training steps.")] = None,
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", help=_distill_help("preset"))
+    ] = DISTILL_PRESET,
+    steps: Annotated[int | None, typer.Option(min=1, help=_distill_help("steps"))] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Compare on N held-out items.")
+        int | None, typer.Option("--limit", min=1, help=_distill_help("limit"))
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Distilled task folder (default <task>/distilled).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=_distill_help("out"))] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
 ) -> None:
     """The teacher labels your inputs, the small model trains on its labels, and both are
     compared on the held-out split (agreement, accuracy, cost per month, latency)."""
-    from tunegate.distill import DistillOptions
-    from tunegate.distill import distill as run_distill
-    from tunegate.distill.report import print_comparison
+    from tunegate.flows.distill import distill as run_distill
     from tunegate.report import build_report
+    from tunegate.report.distill import print_comparison
 
     options = DistillOptions(teacher=teacher, inputs=inputs, model=model, api_key_env=api_key_env,
                              preset=preset, steps=steps, limit=limit, out=out,

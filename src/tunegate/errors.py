@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class TunegateError(Exception):
     """A problem in the user's input or environment, reported as one line without a traceback.
@@ -14,3 +17,9 @@ class TunegateError(Exception):
         self.where = where
         self.message = message
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `options` to a mistyped `word`, else ""."""
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

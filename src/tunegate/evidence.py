@@ -23,6 +23,7 @@ from tunegate.errors import TunegateError
 from tunegate.fingerprint import changed, item_set, task_fingerprint
 from tunegate.ladder.evaluate import compare_rungs
 from tunegate.ladder.result import DiagnoseResult, RungResult, load_rungs, prompt_ceiling
+from tunegate.runs import finished
 from tunegate.signals import primary_metric
 from tunegate.signals.stats import Comparison
 from tunegate.spec import Task
@@ -109,7 +110,7 @@ class Evidence:
 
 def diagnose_runs(store: Store) -> list[Any]:
     """Finished diagnose runs that measure the task (not a learning curve's), newest first."""
-    return [r for r in store.runs(RUN_KIND) if r.status == "done" and not r.config.get("curve")]
+    return finished(store, RUN_KIND, curve=False)
 
 
 def remeasure(folder: Path, rung: RungResult | str, limit: int | None) -> str:

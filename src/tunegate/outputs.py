@@ -51,6 +51,11 @@ class RungOutputs:
         return cls(**{**d, "items": items})
 
 
+# the format figure of each output type (json, label, text), in that order: a table or section
+# shows the first one a rung measured
+FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured figure with its sample size and 95% confidence interval.
@@ -69,3 +74,12 @@ class Metric:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def format(self, n: bool = False) -> str:
+        """`value [lo, hi]` in the metric's unit (dollars to the cent, milliseconds whole, else
+        three decimals); `n` adds the sample size to a figure without a unit."""
+        if self.unit == "$":
+            return f"${self.value:,.2f} [{self.lo:,.2f}, {self.hi:,.2f}]"
+        if self.unit == "ms":
+            return f"{self.value:,.0f} ms [{self.lo:,.0f}, {self.hi:,.0f}]"
+        return f"{self.value:.3f} [{self.lo:.3f}, {self.hi:.3f}]" + (f" (n={self.n})" if n else "")

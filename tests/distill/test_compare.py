@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ladder_fakes import SCHEMA, make_task
 from tunegate.distill.compare import DistillComparison, Side, agreement, canonical
-from tunegate.distill.report import headline
 from tunegate.outputs import ItemOutput, Metric, RungOutputs
+from tunegate.report.distill import headline
 from tunegate.report.html import distill_section as html_section
 from tunegate.spec import load_task
 

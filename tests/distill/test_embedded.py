@@ -13,7 +13,7 @@ import yaml
 
 from conftest import copy_example
 from serve_helpers import serving
-from tunegate.distill import DistillOptions, distill
+from tunegate.flows.distill import DistillOptions, distill
 from tunegate.serve import ModelTable
 from tunegate.store import Store
 

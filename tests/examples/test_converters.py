@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from conftest import EXAMPLES, datasets_dir
-from tunegate.data.check import run_check
+from tunegate.check.run import run_check
 from tunegate.data.split import load_dataset
 from tunegate.spec import load_task
 

@@ -45,7 +45,6 @@ def _metric(result: dict[str, Any], rung: str, name: str) -> dict[str, Any]:
 
 
 def test_zero_shot_fails_the_schema_constrained_fixes_format_not_content(tmp_path: Path) -> None:
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     folder = _demo(tmp_path, latency_samples=0)  # batch only: timing is tested with fakes
     proc, result = _diagnose(folder, "--limit", "3", "--rungs", "zero_shot,constrained")
     assert "zero_shot" in proc.stdout and "constrained" in proc.stdout
@@ -65,7 +64,6 @@ def test_zero_shot_fails_the_schema_constrained_fixes_format_not_content(tmp_pat
 
 @pytest.mark.slow
 def test_every_local_rung_on_the_demo(tmp_path: Path) -> None:
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     folder = _demo(tmp_path)
     proc, result = _diagnose(folder, "--limit", "40")
     print(proc.stdout)

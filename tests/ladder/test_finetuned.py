@@ -73,7 +73,6 @@ def test_label_task_sends_the_prompt_the_adapter_was_trained_on(
 
 def test_adapter_runs_on_the_local_model(tmp_path: Path, tiny_llama: Path) -> None:
     """A real PEFT adapter (made here on the tiny random Llama) through the local backend."""
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM

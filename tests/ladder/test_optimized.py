@@ -17,7 +17,6 @@ from tunegate.store import Store
 
 
 def test_search_and_test_run_on_a_real_local_model(tmp_path: Path, tiny_llama: Path) -> None:
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     folder = make_label_task(
         tmp_path, {"max_candidates": 3, "max_dev_items": 6}, model=str(tiny_llama)
     )

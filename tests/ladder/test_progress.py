@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from tunegate.ladder.progress import LadderProgress
@@ -20,8 +21,9 @@ def test_bars_count_items_and_tokens() -> None:
     assert "few_shot" in text and "10/10" in text and "tok/s" in text
 
 
-def test_no_console_no_output() -> None:
+def test_no_console_no_output(capsys: pytest.CaptureFixture[str]) -> None:
     with LadderProgress(None).running() as bars:
         bar = bars.rung("zero_shot", total=3, done=0)
         bar.advance(3, 10)
         bar.note("timing")
+    assert capsys.readouterr() == ("", "")

@@ -92,6 +92,7 @@ def test_json_schema_constraint_holds(engine: Any) -> None:
     c = Constraint(json_schema=SCHEMA)
     texts = ["I was charged twice this month!", "Login fails with error 500", "Change my email"]
     gens = engine.generate([ask(t, max_tokens=40, constraint=c) for t in texts])
+    assert len(gens) == len(texts)
     for g in gens:
         jsonschema.validate(json.loads(g.text), SCHEMA)
 

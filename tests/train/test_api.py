@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tunegate.errors import TunegateError
+from tunegate.flows.curve import train_curve
 from tunegate.store import Store
-from tunegate.train import TrainInterrupted, latest_adapter, train, train_curve
+from tunegate.train import TrainInterrupted, latest_adapter, train
 from tunegate.train.api import run_dir
 from tunegate.train.checkpoint import load_checkpoint
 
@@ -225,9 +226,9 @@ def test_one_rule_for_the_latest_adapter_everywhere(tmp_path: Path, task_writer)
     from tunegate.data.split import load_dataset
     from tunegate.ladder.context import Context
     from tunegate.report.gather import _adapter_run
+    from tunegate.runs import pick_adapter
     from tunegate.serve import task_table
     from tunegate.spec import load_task
-    from tunegate.train.api import pick_adapter
 
     folder = task_writer(tmp_path / "kinds", tmp_path / "no-model")
     store = Store(folder)
@@ -269,7 +270,6 @@ def test_learning_curve_adapters_are_measured_for_the_report(
     """`train_curve` evaluates each adapter with the fine-tuned rung on the latest diagnose's
     items; the report's gather turns them into curve points and decide into a slope, while the
     main diagnose stays the one the report shows."""
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     from tunegate.decide import curve_slope
     from tunegate.ladder import DiagnoseOptions, diagnose, load
     from tunegate.report.gather import gather

@@ -19,8 +19,8 @@ def test_export_gguf_round_trip(tmp_path: Path, monkeypatch, capsys) -> None:  #
     from tunegate.data.split import load_dataset
     from tunegate.models.base import GenRequest
     from tunegate.models.local import LocalGenerator
+    from tunegate.runs import latest_adapter
     from tunegate.spec import load_task
-    from tunegate.train.api import latest_adapter
 
     folder = copy_example("support-tickets", tmp_path)
     code, out, err = cli(monkeypatch, capsys, "train", str(folder), "--preset", "quick", "--steps", "3",

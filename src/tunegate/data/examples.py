@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +86,14 @@ def stratum(task: Task, ex: Example) -> str | None:
             return None
         return None if value is None else str(value)
     return None
+
+
+def label_set(task: Task, targets: Iterable[str]) -> list[str] | None:
+    """The label set of a label task: output.labels, else the training targets by frequency
+    (then name). None for other output types."""
+    if task.output.type != "label":
+        return None
+    if task.output.labels:
+        return list(task.output.labels)
+    counts = Counter(t.strip() for t in targets if t.strip())
+    return sorted(counts, key=lambda lab: (-counts[lab], lab))

@@ -1,7 +1,7 @@
 """Row-level readiness findings: blank rows, targets that break the output contract, labels.
 
 Each function returns the indices of the rows it flags (into the list it was given) and the
-counts behind them; `tunegate.data.check` turns these into graded items.
+counts behind them; `tunegate.check` turns these into graded items.
 """
 
 from __future__ import annotations

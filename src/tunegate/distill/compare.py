@@ -15,13 +15,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tunegate.outputs import ItemOutput, Metric, RungOutputs
+from tunegate.outputs import FORMAT_METRICS, ItemOutput, Metric, RungOutputs
 from tunegate.signals.parse import normalize_text
 from tunegate.signals.stats import wilson
 from tunegate.spec import Task
 
 STUDENT, TEACHER = "finetuned", "remote"
-FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
 
 
 @dataclass

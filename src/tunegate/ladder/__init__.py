@@ -2,20 +2,23 @@
 retrieval, fine-tuned, remote) run on one held-out split, cached, timed and measured.
 
 `diagnose(task_folder)` runs it; `load(store)` rebuilds a stored result; `RUNGS` lists the rungs.
+Names are imported lazily, so `tunegate.ladder.options` can be read without loading the ladder.
 """
 
-from tunegate.ladder.result import DiagnoseResult, RungResult, load
-from tunegate.ladder.rungs import RUNGS, parse_rungs, select
-from tunegate.ladder.runner import DiagnoseOptions, Generators, diagnose
+from __future__ import annotations
 
-__all__ = [
-    "RUNGS",
-    "DiagnoseOptions",
-    "DiagnoseResult",
-    "Generators",
-    "RungResult",
-    "diagnose",
-    "load",
-    "parse_rungs",
-    "select",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DiagnoseResult": "result", "RungResult": "result", "load": "result",
+    "RUNGS": "rungs", "parse_rungs": "rungs", "select": "rungs",
+    "DiagnoseOptions": "options", "Generators": "generators", "diagnose": "runner",
+}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tunegate.ladder' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tunegate.ladder.{_EXPORTS[name]}"), name)

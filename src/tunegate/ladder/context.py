@@ -3,18 +3,18 @@ from the training examples and the documents (each built once, on first use)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tunegate.data.examples import Example, input_text
+from tunegate.data.examples import Example, input_text, label_set
 from tunegate.data.split import Dataset
 from tunegate.errors import TunegateError
 from tunegate.ladder.docs import Chunk, chunk_docs, read_docs
 from tunegate.ladder.retrieve import Index, MemoEncoder
 from tunegate.models.engines import EngineChoice, choose_engine
 from tunegate.models.resolve import DEFAULT_MODEL
+from tunegate.runs import pick_adapter
 from tunegate.spec import Task, output_schema
 from tunegate.store import Store
 from tunegate.train.prompt import PromptForm, load_prompt
@@ -52,13 +52,9 @@ class Context:
 
     @cached_property
     def labels(self) -> tuple[str, ...] | None:
-        """The label set: output.labels, else the training targets by frequency (then name)."""
-        if self.task.output.type != "label":
-            return None
-        if self.task.output.labels:
-            return tuple(self.task.output.labels)
-        counts = Counter(ex.target.strip() for ex in self.train if ex.target.strip())
-        return tuple(sorted(counts, key=lambda lab: (-counts[lab], lab)))
+        """The label set (`tunegate.data.examples.label_set`) of the training targets."""
+        labels = label_set(self.task, [ex.target for ex in self.train])
+        return tuple(labels) if labels is not None else None
 
     @cached_property
     def engine(self) -> EngineChoice:
@@ -110,9 +106,7 @@ class Context:
     @cached_property
     def _adapter(self) -> tuple[str | None, str | None]:
         """(training run id, adapter folder) of the adapter the fine-tuned rung uses: the chosen
-        run or folder, else the latest by `tunegate.train.api.pick_adapter`'s rule."""
-        from tunegate.train.api import pick_adapter
-
+        run or folder, else the latest by `tunegate.runs.pick_adapter`'s rule."""
         choice = self.adapter_choice
         runs = {r.id for r in self.store.runs("train")}
         if choice is None or choice in runs:

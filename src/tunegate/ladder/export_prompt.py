@@ -34,12 +34,9 @@ def winning_prompt(task: str | Path = ".") -> dict[str, Any]:
     hint = f"run `tunegate diagnose {task} --rungs optimized` first"
     if not (folder / STORE_DIR / STORE_FILE).exists():
         raise TunegateError(f"no optimized run yet; {hint}", str(folder))
-    store = Store(folder)
-    try:
+    with Store(folder) as store:
         run = store.latest(RUN_KIND)
         summary = store.result(run.id, "summary") if run else None
-    finally:
-        store.close()
     if run is None or not isinstance(summary, dict):
         raise TunegateError(f"no finished optimized run in the store; {hint}", str(folder))
     win = summary["winner"]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from tunegate.errors import TunegateError
 from tunegate.outputs import Metric, RungOutputs
+from tunegate.runs import newest
 from tunegate.signals.scores import ItemScores
 from tunegate.store import Run, Store
 
@@ -185,10 +186,7 @@ def save_summary(store: Store, result: DiagnoseResult) -> None:
 
 def latest_main(store: Store) -> Run | None:
     """The newest finished diagnose that is not a learning curve's evaluation of one adapter."""
-    return next(
-        (r for r in store.runs("diagnose") if r.status == "done" and not r.config.get("curve")),
-        None,
-    )
+    return newest(store, "diagnose", curve=False)
 
 
 def load(store: Store, run_id: str | None = None) -> DiagnoseResult:

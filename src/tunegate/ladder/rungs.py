@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tunegate.errors import TunegateError
+from tunegate.errors import TunegateError, suggest
 from tunegate.ladder import (
     constrained,
     few_shot,
@@ -16,7 +16,7 @@ from tunegate.ladder import (
 )
 from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
-from tunegate.spec import RUNG_NAMES, _suggest
+from tunegate.spec import RUNG_NAMES
 
 RUNGS: dict[str, Rung] = {
     r.name: r
@@ -43,7 +43,7 @@ def parse_rungs(text: str | None) -> list[str] | None:
     for n in names:
         if n not in RUNGS:
             raise TunegateError(
-                f"unknown rung {n!r}{_suggest(n, RUNGS)}; expected one of {', '.join(RUNGS)}",
+                f"unknown rung {n!r}{suggest(n, RUNGS)}; expected one of {', '.join(RUNGS)}",
                 "--rungs",
             )
     return names

@@ -9,8 +9,7 @@ Everything lands in the store as a run of kind "diagnose" so the report rebuilds
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,105 +17,19 @@ from tunegate.data.examples import Example
 from tunegate.data.split import load_dataset, sample
 from tunegate.fingerprint import task_fingerprint
 from tunegate.ladder import cache
-from tunegate.ladder.base import Backend, Rung
+from tunegate.ladder.base import Rung
 from tunegate.ladder.context import Context
+from tunegate.ladder.generators import Generators
+from tunegate.ladder.options import DiagnoseOptions
 from tunegate.ladder.progress import LadderProgress, RungBar
 from tunegate.ladder.result import OPTIMIZED, DiagnoseResult, RungResult, save_rung, save_summary
 from tunegate.ladder.rungs import select
-from tunegate.models.base import Generation, Generator, GenRequest
+from tunegate.models.base import Generation, GenRequest
 from tunegate.outputs import ItemOutput, RungOutputs
-from tunegate.spec import Task, load_task
+from tunegate.spec import load_task
 from tunegate.store import Store
 
 RUN_KIND = "diagnose"
-
-
-@dataclass
-class DiagnoseOptions:
-    """Settings of one diagnose (shared by the CLI and the Python API)."""
-
-    rungs: list[str] | None = field(
-        default=None,
-        metadata={"help": "Rungs to run; default task.ladder.rungs, else all that apply."},
-    )
-    limit: int | None = field(
-        default=None, metadata={"help": "Evaluate on a seeded subset of this many test items."}
-    )
-    chunk_batches: int = field(
-        default=1,
-        metadata={"help": "Batches generated (and stored) together; the resume granularity."},
-    )
-    adapter: str | None = field(
-        default=None,
-        metadata={
-            "help": "Fine-tuned rung: this training run id or adapter folder (default: newest)."
-        },
-    )
-    curve: str | None = field(
-        default=None,
-        metadata={"help": "A learning curve's id: this run measures one of its adapters."},
-    )
-    engine: str | None = field(
-        default=None,
-        metadata={"help": "llamacpp, torch or openai: overrides the task's `engine`."},
-    )
-
-
-class Generators:
-    """Each backend's generator, built on first use (a fully cached run never loads a model).
-
-    `local` / `remote` are factories; left out, the task's own model / endpoint is used.
-    """
-
-    def __init__(
-        self,
-        local: Callable[[], Generator] | None = None,
-        remote: Callable[[], Generator] | None = None,
-    ) -> None:
-        self._factories: dict[str, Callable[[], Generator] | None] = {
-            "local": local,
-            "remote": remote,
-        }
-        self._built: dict[str, Generator] = {}
-
-    def bind(self, task: Task, folder: Path, adapter: str | None = None) -> None:
-        """Fill the missing factories with the task's local model (with `adapter` loaded, when
-        a rung needs it) and its remote endpoint."""
-        if self._factories["local"] is None:
-            self._factories["local"] = lambda: _local_generator(task, folder, adapter)
-        if self._factories["remote"] is None:
-            self._factories["remote"] = lambda: _remote_generator(task)
-
-    def get(self, backend: Backend) -> Generator:
-        if backend not in self._built:
-            factory = self._factories[backend]
-            if factory is None:
-                raise RuntimeError(f"no {backend} generator bound")
-            self._built[backend] = factory()
-        return self._built[backend]
-
-
-def _local_generator(task: Task, folder: Path, adapter: str | None) -> Generator:
-    """The task's model on its engine (models/engines.py); an adapter is named by its path."""
-    from tunegate.models.engines import choose_engine, local_generator
-    from tunegate.models.resolve import model_label
-
-    return local_generator(
-        choose_engine(task.engine, task.model, folder),
-        task.model,
-        folder,
-        {adapter: adapter} if adapter else None,
-        name=model_label(task.model),
-        batch_size=task.ladder.batch_size,
-        remote=task.remote,
-    )
-
-
-def _remote_generator(task: Task) -> Generator:
-    from tunegate.models.remote import RemoteGenerator
-
-    assert task.remote is not None
-    return RemoteGenerator(task.remote)
 
 
 def held_out(ctx: Context, limit: int | None) -> list[Example]:

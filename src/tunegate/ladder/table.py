@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tunegate.outputs import FORMAT_METRICS
+
 if TYPE_CHECKING:
     from tunegate.ladder.result import DiagnoseResult, RungResult
 
 # (column, candidate metric names: the first one a rung has is shown, unit)
-FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
 SIGNAL_COLUMNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("format", FORMAT_METRICS, ""),
     ("knowledge", (), ""),  # the task's primary metric

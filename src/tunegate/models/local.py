@@ -33,7 +33,7 @@ __all__ = ["LocalGenerator", "default_threads"]
 
 def default_threads() -> int:
     """Torch threads for this process, chosen by timing a matrix product with all cores and with
-    one (tunegate.train.threads): on a shared machine, OpenMP threads that outnumber the free
+    one (tunegate.threads): on a shared machine, OpenMP threads that outnumber the free
     cores spin and wait on each other (one thread was seen to run 4x faster than two when other
     work loaded both cores). The load average cannot tell: it counts this process's own earlier
     work. `TUNEGATE_THREADS` overrides.
@@ -41,7 +41,7 @@ def default_threads() -> int:
     env = os.environ.get("TUNEGATE_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    from tunegate.train.threads import tune_threads
+    from tunegate.threads import tune_threads
 
     return tune_threads()
 

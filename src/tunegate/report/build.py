@@ -15,10 +15,11 @@ from tunegate import atomic
 from tunegate.decide import Decision, decide
 from tunegate.errors import TunegateError
 from tunegate.ladder.result import RungResult
+from tunegate.outputs import FORMAT_METRICS
 from tunegate.report import confusion, plots
 from tunegate.report.failures import RungFailures, worst_failures
 from tunegate.report.gather import Gathered, gather
-from tunegate.report.html import FORMAT_METRICS, ReportView, render
+from tunegate.report.html import ReportView, render
 from tunegate.signals import confusions, primary_metric
 from tunegate.signals.cost import (
     HOURS_PER_MONTH,
@@ -194,11 +195,8 @@ def build_report(
 ) -> ReportResult:
     """Write the HTML report (default `<task>/.tunegate/report.html`) and, if asked, the JSON."""
     spec, folder = load_task(task)
-    store = open_store(folder)
-    try:
+    with open_store(folder) as store:
         g = gather(spec, folder, store, diagnose_run)
-    finally:
-        store.close()
     d = decide(spec, g.evidence)
     view = ReportView(g, d, make_plots(g, d), make_failures(g))
     path = Path(out) if out else folder / STORE_DIR / REPORT_FILE

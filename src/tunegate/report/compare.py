@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from tunegate import atomic
+from tunegate.data.examples import label_set
 from tunegate.ladder.result import DiagnoseResult, RungResult, load
-from tunegate.outputs import Metric
+from tunegate.outputs import FORMAT_METRICS, Metric
 from tunegate.report.failures import SCORE_NAME, item_scores
-from tunegate.report.gather import label_set
-from tunegate.report.html import CSP, CSS, FORMAT_METRICS, e, fmt_metric
+from tunegate.report.html import CSP, CSS, e, fmt_metric
 from tunegate.signals import primary_metric
 from tunegate.signals.scores import item_keys
 from tunegate.signals.stats import Comparison, compare_binary, compare_continuous
@@ -166,11 +166,8 @@ def build_compare(
     from tunegate.report.build import open_store
 
     task, folder = load_task(task_path)
-    store = open_store(folder)
-    try:
+    with open_store(folder) as store:
         a, b = load(store, run_a), load(store, run_b)
-    finally:
-        store.close()
     schema = output_schema(task, folder) if task.output.type == "json" else None
     labels = None
     if task.output.type == "label":

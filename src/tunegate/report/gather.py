@@ -4,23 +4,24 @@ Reads the latest finished check (readiness), the evidence (`tunegate.evidence.co
 newest result of each rung on the shared items, across diagnose runs), the training run whose
 adapter the fine-tuned rung used, and the newest learning curve (training runs tagged with a `curve` id in
 their config). Which adapter a diagnose used: its config's `adapter_run` when recorded, else the
-one the ladder picks (`tunegate.train.api.pick_adapter`) among the training runs that had
+one the ladder picks (`tunegate.runs.pick_adapter`) among the training runs that had
 finished before the diagnose started. A learning-curve point is a curve run whose adapter a finished
 diagnose measured; its best validation loss is shown either way.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunegate.data.examples import label_set
 from tunegate.errors import TunegateError
 from tunegate.evidence import CurvePoint, Evidence, Readiness, Training, collect
 from tunegate.ladder.result import legacy_kind
 from tunegate.outputs import Metric, RungOutputs
 from tunegate.report.search import SearchRecord, load_search
+from tunegate.runs import finished, pick_adapter
 from tunegate.signals import primary_metric
 from tunegate.spec import Task, output_schema
 from tunegate.store import Run, Store
@@ -72,7 +73,7 @@ class Gathered:
     inputs: dict[str, str] = field(default_factory=dict)
     labels: list[str] | None = None
     notes: list[str] = field(default_factory=list)
-    distill: Any = None  # tunegate.distill.DistillComparison of the newest distill run, if any
+    distill: Any = None  # tunegate.distill.compare.DistillComparison of the newest distill run
     search: SearchRecord | None = None  # the optimized rung's prompt search, when it ran
     hardware: str | None = None  # the machine the newest diagnose measured latency and cost on
 
@@ -86,8 +87,6 @@ class Gathered:
 
 def _adapter_run(store: Store, diagnose: Run) -> str | None:
     """The training run whose adapter this diagnose's fine-tuned rung used (see module doc)."""
-    from tunegate.train.api import pick_adapter
-
     recorded = diagnose.config.get("adapter_run")
     if isinstance(recorded, str):
         return recorded
@@ -143,14 +142,14 @@ def load_train(store: Store, run_id: str) -> TrainRecord | None:
 
 def _curve(store: Store, task: Task) -> tuple[str | None, list[CurveRun]]:
     """The newest learning curve: its finished runs, each with the diagnose that measured it."""
-    tagged = [r for r in store.runs("train") if r.status == "done" and r.config.get("curve")]
+    tagged = finished(store, "train", curve=True)
     if not tagged:
         return None, []
     tag = str(tagged[0].config["curve"])
     primary = primary_metric(task)
     measured: dict[str, tuple[str, Metric]] = {}  # train run -> (diagnose run, primary metric)
-    for diag in store.runs("diagnose"):  # newest first
-        adapter = _adapter_run(store, diag) if diag.status == "done" else None
+    for diag in finished(store, "diagnose"):  # newest first
+        adapter = _adapter_run(store, diag)
         if adapter is None or adapter in measured:
             continue
         for name in (store.result(diag.id, "summary") or {}).get("rungs", []):
@@ -184,16 +183,6 @@ def _hardware(store: Store, evidence: Evidence) -> str | None:
     return None
 
 
-def label_set(task: Task, train_targets: list[str]) -> list[str] | None:
-    """The label set as the ladder uses it: output.labels, else training targets by frequency."""
-    if task.output.type != "label":
-        return None
-    if task.output.labels:
-        return list(task.output.labels)
-    counts = Counter(t.strip() for t in train_targets if t.strip())
-    return sorted(counts, key=lambda lab: (-counts[lab], lab))
-
-
 def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = None) -> Gathered:
     """The evidence and the material of the report, from the store (and the task's data files,
     for the inputs beside each failure). `diagnose_run` pins the shared items to that run's.
@@ -219,8 +208,6 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
         run_id = tuned.adapter_run or _adapter_run(store, store.run(tuned.run_id))
         train = load_train(store, run_id) if run_id else None
     if train is None:
-        from tunegate.train.api import pick_adapter
-
         latest = pick_adapter(store)
         train = load_train(store, latest[0]) if latest else None
     if train is not None:  # which prompt the adapter was trained on and is sent, and why
@@ -232,7 +219,7 @@ def gather(task: Task, folder: Path, store: Store, diagnose_run: str | None = No
     evidence.readiness = readiness(check) if check else None
     evidence.training = Training(train.seconds, points) if train else None
     schema = output_schema(task, folder) if task.output.type == "json" else None
-    from tunegate.distill.report import latest_comparison
+    from tunegate.report.distill import latest_comparison
 
     opt = evidence.rung("optimized")
     search = load_search(store, opt.run_id, opt.metric(primary_metric(task))) if opt else None

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from tunegate.decide import Decision
 from tunegate.ladder.result import RungResult
-from tunegate.outputs import Metric
+from tunegate.outputs import FORMAT_METRICS, Metric
 from tunegate.report import fields
 from tunegate.report.failures import RungFailures
 from tunegate.report.gather import Gathered
@@ -30,7 +30,6 @@ from tunegate.report.plots import Plot
 from tunegate.signals import primary_metric
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMAT_METRICS = ("format.schema_valid", "format.valid_label", "format.nonempty")
 # (column title, metric names: the first a rung has is shown, the targets judged on it)
 COLUMNS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("format", FORMAT_METRICS, ("min_schema_valid_rate",)),
@@ -188,7 +187,7 @@ def distill_view(c: Any) -> dict[str, Any] | None:
     """What `partials/distill.html` needs of a distill comparison (None: no section)."""
     if c is None:
         return None
-    from tunegate.distill.report import headline, one_off
+    from tunegate.report.distill import headline, one_off
 
     return {"c": c, "headline": headline(c), "one_off": one_off(c)}
 

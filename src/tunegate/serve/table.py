@@ -91,23 +91,15 @@ def _task_constraint(task_dir: Path) -> tuple[str, str | None, Constraint | None
 
 def _trained(folder: Path) -> tuple[list[tuple[str, Path]], str | None]:
     """(run id, adapter folder) of finished training runs, newest first, and the latest one by
-    `tunegate.train.api.pick_adapter`'s rule (the one the task's name stands for)."""
+    `tunegate.runs.pick_adapter`'s rule (the one the task's name stands for)."""
+    from tunegate.runs import adapters, pick_adapter
     from tunegate.store import STORE_DIR, STORE_FILE, Store
-    from tunegate.train.api import adapter_path, pick_adapter
 
     if not (folder / STORE_DIR / STORE_FILE).exists():
         return [], None
-    store = Store(folder)
-    try:
-        out = []
-        for run in store.runs("train"):
-            path = adapter_path(store, run)
-            if path is not None:
-                out.append((run.id, path))
+    with Store(folder) as store:
         latest = pick_adapter(store)
-        return out, latest[0] if latest else None
-    finally:
-        store.close()
+        return adapters(store), latest[0] if latest else None
 
 
 def task_table(

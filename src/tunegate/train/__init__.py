@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "train": "api", "train_curve": "api", "TrainResult": "api", "latest_adapter": "api",
+    "train": "api", "TrainResult": "api", "latest_adapter": "api",
     "TrainConfig": "config", "resolve_config": "config",
     "Estimate": "timing", "estimate": "timing",
     "export": "merge",

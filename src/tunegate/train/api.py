@@ -9,8 +9,7 @@ artifact "adapter") and `checkpoint/` (everything needed to resume).
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,18 +17,19 @@ from typing import TYPE_CHECKING, Any
 from tunegate.data.split import load_dataset
 from tunegate.errors import TunegateError
 from tunegate.models.resolve import resolve_model
-from tunegate.spec import Task, load_task, task_path
-from tunegate.store import Run, Store
+from tunegate.runs import latest_adapter, resumable
+from tunegate.spec import load_task, task_path
+from tunegate.store import Store
 from tunegate.train.config import DEFAULT_PRESET, TrainConfig, config_diff, resolve_config
 from tunegate.train.prompt import prompt_form
 
 if TYPE_CHECKING:
     from tunegate.train.loop import StepInfo
 
-# torch loads only when a run starts: `latest_adapter` serves the ladder, the report and the server.
+# torch loads only when a run starts.
 
 log = logging.getLogger(__name__)
-RESUMABLE = ("running", "interrupted", "failed")
+__all__ = ["TrainResult", "latest_adapter", "run_dir", "train"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ def _resumable(store: Store, run_id: str | None) -> Any:
                 f"run {run_id!r} already finished; nothing to resume", str(store.path)
             )
         return run_
-    for r in store.runs("train"):
-        if r.status in RESUMABLE and find_checkpoint(run_dir(store, r.id) / "checkpoint"):
+    for r in resumable(store, "train"):
+        if find_checkpoint(run_dir(store, r.id) / "checkpoint"):
             return r
     raise TunegateError("no interrupted training run with a checkpoint to resume; run without --resume",
                         str(store.path))  # fmt: skip
@@ -122,6 +122,20 @@ def _broadcast(accelerator: Any, value: Any) -> Any:
     return broadcast_object_list([value])[0]
 
 
+@dataclass
+class _Session:
+    """What `_setup` prepares for one run: its store, accelerator, loop, record and progress."""
+
+    store: Store
+    accelerator: Any
+    cfg: TrainConfig
+    record: dict[str, Any]
+    loop: Any
+    run_id: str
+    source: str
+    prog: Any
+
+
 def train(
     task: str | Path = ".",
     preset: str | Path | None = None,
@@ -140,14 +154,42 @@ def train(
     file's `train:` section. Raises TrainInterrupted (a KeyboardInterrupt) after Ctrl-C, once the
     checkpoint is saved, or once `should_stop()` (polled after each step) returns True.
     """
-    from tunegate.train.checkpoint import Progress, load_checkpoint, set_rng_state
-    from tunegate.train.loop import Output, TrainInterrupted, run, save_best
+    from tunegate.train.loop import Output
+
+    if run_id and not resume:
+        raise TunegateError("--run names a run to continue: use it with --resume")
+    s = _setup(task, preset, overrides, resume=resume, run_id=run_id, curve=curve)
+    out = Output(
+        run_id=s.run_id,
+        run_dir=run_dir(s.store, s.run_id),
+        record=s.record,
+        log_metrics=lambda step, values: s.store.log_metrics(s.run_id, step, values),
+        callback=callback,
+        show_progress=show_progress,
+        should_stop=should_stop,
+    )
+    stopped = _train_loop(s, out)
+    result = _save(s, out, stopped)
+    _cleanup(s)
+    return result
+
+
+def _setup(
+    task: str | Path,
+    preset: str | Path | None,
+    overrides: dict[str, Any] | None,
+    *,
+    resume: bool,
+    run_id: str | None,
+    curve: str | None,
+) -> _Session:
+    """Resolve the settings (a resumed run's own, checked against now), build the model, loop
+    and accelerator, open or restart the run in the store, and restore a checkpoint's state."""
+    from tunegate.train.checkpoint import Progress, load_checkpoint
     from tunegate.train.session import build, carve, make_accelerator, make_scheduler
 
     spec, folder = load_task(task)
     source = str(task_path(task))
-    if run_id and not resume:
-        raise TunegateError("--run names a run to continue: use it with --resume")
     accelerator = make_accelerator()
     with accelerator.main_process_first():  # two processes creating the store at once collide
         store = Store(folder)
@@ -213,47 +255,58 @@ def train(
     assert run_id is not None
     prog = Progress()
     if ckpt is not None:
-        if ckpt["optimizer"] is not None:
-            loop.optimizer.load_state_dict(ckpt["optimizer"])
-        else:
-            log.warning(
-                "%s: the checkpoint has no optimizer state (sharded run); its moments restart",
-                source,
-            )
-        loop.scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"][accelerator.process_index])
-        prog = ckpt["progress"]
+        prog = _restore(loop, ckpt, accelerator, source)
         if accelerator.is_main_process:
             store.truncate_metrics(run_id, prog.step)
-    out = Output(
-        run_id=run_id,
-        run_dir=run_dir(store, run_id),
-        record=record,
-        log_metrics=lambda step, values: store.log_metrics(run_id, step, values),
-        callback=callback,
-        show_progress=show_progress,
-        should_stop=should_stop,
-    )
+    return _Session(store, accelerator, cfg, record, loop, run_id, source, prog)
+
+
+def _restore(loop: Any, ckpt: dict[str, Any], accelerator: Any, source: str) -> Any:
+    """Put a checkpoint's optimizer, scheduler and random state back; return its progress."""
+    from tunegate.train.checkpoint import set_rng_state
+
+    if ckpt["optimizer"] is not None:
+        loop.optimizer.load_state_dict(ckpt["optimizer"])
+    else:
+        log.warning(
+            "%s: the checkpoint has no optimizer state (sharded run); its moments restart", source
+        )
+    loop.scheduler.load_state_dict(ckpt["scheduler"])
+    set_rng_state(ckpt["rng"][accelerator.process_index])
+    return ckpt["progress"]
+
+
+def _train_loop(s: _Session, out: Any) -> bool:
+    """Run the loop to its end; an interrupted or failed run is marked so in the store. Returns
+    whether it stopped early."""
+    from tunegate.train.loop import TrainInterrupted, run
+
+    main = s.accelerator.is_main_process
     try:
-        prog, stopped = run(loop, out, prog)
+        s.prog, stopped = run(s.loop, out, s.prog)
     except TrainInterrupted:
-        if accelerator.is_main_process:
-            store.set_status(run_id, "interrupted", f"stopped at step {prog.step}")
+        if main:
+            s.store.set_status(s.run_id, "interrupted", f"stopped at step {s.prog.step}")
         raise
     except BaseException as exc:
-        if accelerator.is_main_process:
-            store.set_status(
-                run_id, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            )
+        if main:
+            note = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            s.store.set_status(s.run_id, "failed", note)
         raise
+    return bool(stopped)
+
+
+def _save(s: _Session, out: Any, stopped: bool) -> TrainResult:
+    """Keep the adapter (the final one when nothing was validated), record the artifacts and the
+    summary, and mark the run done."""
+    from tunegate.train.loop import save_best
+
+    prog, loop = s.prog, s.loop
     adapter = out.run_dir / "adapter"
     if prog.best_step is None:  # no validation: the final adapter is the one kept
         save_best(loop, adapter)
-    if accelerator.is_main_process:
-        store.put_artifact(run_id, "adapter", adapter)
-        store.put_artifact(run_id, "checkpoint", out.run_dir / "checkpoint")
     result = TrainResult(
-        run_id=run_id,
+        run_id=s.run_id,
         adapter=adapter,
         steps=prog.step,
         total_steps=loop.total_steps,
@@ -265,134 +318,20 @@ def train(
         stopped_early=stopped,
         seconds=prog.seconds,
         tokens_per_s=prog.tokens / prog.seconds if prog.seconds else 0.0,
-        fraction=cfg.fraction,
-        prompt=record["prompt"],
-        main_process=accelerator.is_main_process,
+        fraction=s.cfg.fraction,
+        prompt=s.record["prompt"],
+        main_process=s.accelerator.is_main_process,
     )
-    if accelerator.is_main_process:
-        store.put_result(run_id, "summary", {k: v for k, v in result.__dict__.items()
-                                              if k not in ("adapter", "main_process")})  # fmt: skip
-        store.set_status(run_id, "done")
-    accelerator.wait_for_everyone()
-    store.close()
+    if s.accelerator.is_main_process:
+        s.store.put_artifact(s.run_id, "adapter", adapter)
+        s.store.put_artifact(s.run_id, "checkpoint", out.run_dir / "checkpoint")
+        s.store.put_result(s.run_id, "summary", {k: v for k, v in result.__dict__.items()
+                                                  if k not in ("adapter", "main_process")})  # fmt: skip
+        s.store.set_status(s.run_id, "done")
     return result
 
 
-def parse_fractions(text: str) -> list[float]:
-    """`0.25,0.5,1.0` -> [0.25, 0.5, 1.0] (sorted, each in (0, 1])."""
-    try:
-        values = sorted({float(x) for x in text.split(",") if x.strip()})
-    except ValueError as exc:
-        raise TunegateError(f"--curve: expected fractions like 0.25,0.5,1.0, got {text!r}") from exc
-    if not values or any(not 0 < v <= 1 or not math.isfinite(v) for v in values):
-        raise TunegateError(f"--curve: each fraction must be in (0, 1], got {text!r}")
-    return values
-
-
-def train_curve(
-    task: str | Path,
-    fractions: Sequence[float],
-    preset: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-    *,
-    evaluate: bool = True,
-    limit: int | None = None,
-    console: Any = None,
-    **kwargs: Any,
-) -> list[TrainResult]:
-    """One run per nested fraction of the train split (smallest first), tagged with a shared curve
-    id; then (`evaluate`) each adapter through diagnose's fine-tuned rung on the same held-out
-    items (`limit`, default: as the latest diagnose), so the report can draw the learning curve."""
-    import time
-
-    tag = f"curve-{time.strftime('%Y%m%d-%H%M%S')}"
-    results = []
-    for f in sorted(fractions):
-        results.append(
-            train(task, preset, {**(overrides or {}), "fraction": f}, curve=tag, **kwargs)
-        )
-    if evaluate and all(r.main_process for r in results):
-        evaluate_curve(task, tag, [r.run_id for r in results], limit, console)
-    return results
-
-
-def evaluate_curve(
-    task: str | Path, tag: str, run_ids: Sequence[str], limit: int | None, console: Any = None
-) -> list[str]:
-    """Diagnose's fine-tuned rung with each run's adapter, on the items of the latest diagnose
-    (or `limit`); each diagnose records the curve tag and its adapter run. Returns their ids."""
-    from tunegate.ladder import DiagnoseOptions, diagnose
-
-    if limit is None:
-        _, folder = load_task(task)
-        store = Store(folder)
-        try:
-            main = next((r for r in store.runs("diagnose")
-                         if r.status == "done" and not r.config.get("curve")), None)  # fmt: skip
-        finally:
-            store.close()
-        limit = main.config.get("limit") if main else None
-    out = []
-    for rid in run_ids:
-        options = DiagnoseOptions(rungs=["finetuned"], limit=limit, adapter=rid, curve=tag)
-        out.append(diagnose(task, options, console=console).run_id)
-    return out
-
-
-def whole_split(run: Run) -> bool:
-    """Trained on the whole train split (not a learning curve's smaller fraction)."""
-    return float(run.config.get("fraction") or 1.0) >= 1.0
-
-
-def adapter_path(store: Store, run: Run) -> Path | None:
-    """A finished run's adapter folder on disk (a relative artifact path is read against the task
-    folder, then the store folder), or None."""
-    if run.kind != "train" or run.status != "done":
-        return None
-    path = store.artifacts(run.id).get("adapter")
-    if not path:
-        return None
-    for candidate in (Path(path), store.root.parent / path, store.root / path):
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
-
-
-def pick_adapter(
-    store: Store, run_id: str | None = None, before: float | None = None
-) -> tuple[str, Path] | None:
-    """The one rule for "the latest adapter", used by diagnose's fine-tuned rung, the report,
-    the server's task alias and export: the run `run_id` if given; else the newest finished
-    training run with an adapter on disk that was trained on the whole train split; else the
-    newest finished one (a learning curve's fractions only). `before` (a time) ignores runs
-    that finished later. None when there is none."""
-    if run_id is not None:
-        path = adapter_path(store, store.run(run_id))
-        return (run_id, path) if path is not None else None
-    found = [
-        (run, path)
-        for run in store.runs("train")  # newest first
-        if (before is None or run.updated <= before)
-        and (path := adapter_path(store, run)) is not None
-    ]
-    best = next((f for f in found if whole_split(f[0])), found[0] if found else None)
-    return (best[0].id, best[1]) if best else None
-
-
-def latest_adapter(
-    task: Task | str | Path, folder: Path | None = None, run_id: str | None = None
-) -> tuple[str, Path]:
-    """(run id, adapter folder) by `pick_adapter`'s rule; a one-line error when there is none."""
-    if not isinstance(task, Task):
-        _, folder = load_task(task)
-    assert folder is not None
-    store = Store(folder)
-    try:
-        found = pick_adapter(store, run_id)
-        if found is None and run_id is None:
-            raise TunegateError("no finished training run; run `tunegate train` first", str(folder))
-        if found is None:
-            raise TunegateError(f"run {run_id} has no adapter on disk", str(folder))
-        return found
-    finally:
-        store.close()
+def _cleanup(s: _Session) -> None:
+    """Wait for every process, then close the store."""
+    s.accelerator.wait_for_everyone()
+    s.store.close()

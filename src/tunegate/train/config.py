@@ -8,14 +8,13 @@ them gets the same one-line error with a suggestion.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tunegate.errors import TunegateError
+from tunegate.errors import TunegateError, suggest
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 PRESETS = ("quick", "balanced", "quality")
@@ -165,17 +164,12 @@ class TrainConfig(BaseModel):
         return self
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _error(exc: ValidationError, source: str, prefix: str) -> TunegateError:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     where = f"{prefix}{key}" if key else prefix.rstrip(".")
     if err["type"] == "extra_forbidden":
-        hint = _suggest(str(err["loc"][-1]), list(TrainConfig.model_fields))
+        hint = suggest(str(err["loc"][-1]), list(TrainConfig.model_fields))
         return TunegateError(f"unknown training setting {where!r}{hint}", source)
     msg = str(err["msg"]).removeprefix("Value error, ")
     return TunegateError(f"{where}: {msg}" if key else msg, source)
@@ -186,7 +180,7 @@ def load_preset(name: str | Path) -> dict[str, Any]:
     path = Path(name)
     if path.suffix not in (".yaml", ".yml"):
         if str(name) not in PRESETS:
-            raise TunegateError(f"unknown preset {str(name)!r}{_suggest(str(name), list(PRESETS))}; "
+            raise TunegateError(f"unknown preset {str(name)!r}{suggest(str(name), list(PRESETS))}; "
                                 f"expected one of {', '.join(PRESETS)} or a .yaml file")  # fmt: skip
         path = PRESETS_DIR / f"{name}.yaml"
     if not path.exists():

@@ -61,8 +61,8 @@ def export_gguf(
     from tunegate.models.gguf_lora import lora_gguf
     from tunegate.models.gguf_weights import engine_gguf, merge_lora, quantize, source_gguf
     from tunegate.models.resolve import resolve_model
+    from tunegate.runs import latest_adapter
     from tunegate.spec import load_task
-    from tunegate.train.api import latest_adapter
 
     spec, folder = load_task(task)
     rid, adapter = latest_adapter(spec, folder, run_id)

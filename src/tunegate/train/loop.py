@@ -22,12 +22,12 @@ from typing import Any
 import torch
 
 from tunegate.errors import TunegateError
+from tunegate.threads import tune_threads
 from tunegate.train.checkpoint import Progress, rng_state, save_adapter, save_checkpoint
 from tunegate.train.config import TrainConfig
 from tunegate.train.data import Encoded, collate, plan_epoch
 from tunegate.train.model import CompletionLM, PrefixCache
 from tunegate.train.prompt import PROMPT_FILE, PromptForm
-from tunegate.train.threads import tune_threads
 
 
 class TrainInterrupted(KeyboardInterrupt):

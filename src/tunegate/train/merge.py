@@ -9,8 +9,8 @@ from pathlib import Path
 from tunegate import atomic
 from tunegate.errors import TunegateError
 from tunegate.models.resolve import load_causal_lm, resolve_model
+from tunegate.runs import latest_adapter
 from tunegate.spec import load_task
-from tunegate.train.api import latest_adapter
 from tunegate.train.model import quiet_loading
 
 

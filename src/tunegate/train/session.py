@@ -19,6 +19,7 @@ import torch
 from tunegate.data.examples import Example, stratum
 from tunegate.data.split import sample, split
 from tunegate.spec import Task
+from tunegate.threads import set_threads
 from tunegate.train.config import TrainConfig
 from tunegate.train.data import (
     Encoded,
@@ -30,7 +31,6 @@ from tunegate.train.data import (
 from tunegate.train.loop import Loop, steps_per_epoch, total_steps
 from tunegate.train.model import CompletionLM, PrefixCache, load_with_lora
 from tunegate.train.prompt import prompt_form
-from tunegate.train.threads import set_threads
 
 log = logging.getLogger(__name__)
 MIN_FOR_VALIDATION = 10  # fewer train examples than this: no validation split

@@ -132,7 +132,7 @@ def check_page(request: Request, slug: str) -> HTMLResponse:
 @router.post("/tasks/{slug}/check", response_class=HTMLResponse)
 def check_run(request: Request, slug: str) -> Response:
     """Run `tunegate check` (seconds: it reads the data and the tokenizer, not the model)."""
-    from tunegate.data.check import run_check
+    from tunegate.check.run import run_check
     from tunegate.spec import load_task
 
     ui = state(request)

@@ -169,42 +169,15 @@ def initial(preset: str, task_train: dict[str, Any] | None) -> FormState:
 
 
 def command(slug: str, preset: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The `tunegate train` line that runs the same settings, and those it cannot say (no option
-    of their own and no `--set`): they go under `train:` in tunegate.yaml."""
-    flags = cli_flags()
+    """The `tunegate train` line that runs the same settings: each changed setting as
+    `--set KEY=VALUE`, which reaches every training setting (the web layer does not read the
+    CLI's own flags: it sits beside the CLI, not above it). The second value is always empty;
+    it stays for callers that list what the command cannot say."""
     words = ["tunegate", "train", slug, "--preset", preset]
-    rest: dict[str, Any] = {}
     for key, value in overrides.items():
-        flag = flags.get(key)
-        if flag is not None and value is not None:
-            words += [flag, show(value)]
-        elif SET in flags and value is not None:
+        if value is not None:
             words += [SET, f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
-        else:
-            rest[key] = value
-    return shlex.join(words), rest
-
-
-def cli_flags() -> dict[str, str]:
-    """Setting name -> the `tunegate train` option that sets it, read from the CLI itself (and
-    `--set` when the command has the generic KEY=VALUE option)."""
-    import typer.main
-
-    from tunegate.cli import app
-    from tunegate.cli_train import train  # registers the command  # noqa: F401
-
-    group = typer.main.get_command(app)
-    cmd = group.commands["train"]  # type: ignore[attr-defined]
-    names = set(TrainConfig.model_fields)
-    out = {}
-    for p in cmd.params:
-        long = [o for o in p.opts if o.startswith("--")]
-        if SET in long:
-            out[SET] = SET
-        for name in (p.name, *(o[2:].replace("-", "_") for o in long)):
-            if name in names and long:
-                out[name] = long[0]
-    return out
+    return shlex.join(words), {}
 
 
 def estimate(check: dict[str, Any] | None, cfg: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,8 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import copy_example
+from tunegate.check.run import CheckReport, run_check
 from tunegate.cli import app, main
-from tunegate.data.check import CheckReport, run_check
 from tunegate.spec import load_task
 from tunegate.store import Store
 from tunegate.train.config import resolve_config
@@ -328,7 +328,7 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
 ) -> None:
     """A few real steps on this machine give seconds per epoch; the run's cost at the training
     price; over `budget` it warns, and the report's training gate reads the same estimate."""
-    from tunegate.decide import Evidence, _gates
+    from tunegate.decide import Evidence, judge_gates
     from tunegate.report.gather import CheckRecord, readiness
 
     folder = make_task(
@@ -361,7 +361,7 @@ def test_training_time_is_measured_priced_and_held_to_the_budget(
     assert "prompt auto: 16 steps of each form first (about " in item.reason
     task, _ = load_task(folder)
     record = CheckRecord("c", report.verdict, report.rows, [i.__dict__ for i in report.items])
-    (gate,) = [g for g in _gates(task, Evidence([], readiness=readiness(record)))
+    (gate,) = [g for g in judge_gates(task, Evidence([], readiness=readiness(record)))
                if g.name == "training cycle"]  # fmt: skip
     assert gate.ok is False and "check's estimate" in gate.detail
 

@@ -55,8 +55,7 @@ def _state(folder: Path) -> tuple[dict[str, list[str]], dict[str, float]]:
 def test_demo_resumes_after_an_interruption_between_stages(
     tmp_path: Path, tiny_llama: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
-    from tunegate import demo
+    from tunegate.flows import demo
 
     folder = _demo_copy(tmp_path, model=str(tiny_llama))
     real = demo._diagnose
@@ -106,7 +105,7 @@ def test_a_missing_demo_folder_is_one_line(tmp_path: Path) -> None:
     proc = _cli("--folder", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "demo task not found" in proc.stderr
-    from tunegate.demo import DemoOptions, run_demo
+    from tunegate.flows.demo import DemoOptions, run_demo
 
     with pytest.raises(TunegateError, match="prompt-only"):
         run_demo(DemoOptions(tmp_path, rungs=("finetuned",)), Console(file=io.StringIO()))
@@ -115,7 +114,6 @@ def test_a_missing_demo_folder_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
     """The README's command on a small slice: every stage, the punchline, the report."""
-    pytest.importorskip("tunegate.models.local", reason="the local generation backend")
     folder = _demo_copy(tmp_path)
     proc = _cli("--folder", str(folder), "--limit", "6", "--steps", "3")
     print(proc.stdout)

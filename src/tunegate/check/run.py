@@ -4,7 +4,7 @@ Counts per split; missing, blank and over-long rows (against the training cutoff
 context); exact and near-duplicates in train and train/test leakage; for JSON outputs, targets
 that do not parse or break the schema and key drift per key; label balance and singleton labels;
 token statistics with the model's own tokenizer and chat template. Each item is ok / warn / fail
-with its number and reason (see `tunegate.data.readiness` for every rule); the verdict is the
+with its number and reason (see `tunegate.check.rules` for every rule); the verdict is the
 worst of them. The test split checked is the one every later stage evaluates on (after
 `data.test_limit`). The report is saved in the task's run store as a `check` run.
 """
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tunegate.data import readiness
-from tunegate.data.readiness import DEFAULT_MAX_LENGTH, CheckItem, Status, Thresholds
+from tunegate.check import readiness
+from tunegate.check.rules import DEFAULT_MAX_LENGTH, RANK, CheckItem, Items, Status, Thresholds
 from tunegate.data.split import load_dataset, sample
 from tunegate.data.tokens import count_tokens
 from tunegate.spec import Task, output_schema
@@ -67,7 +67,7 @@ def run_check(
     """Measure the task's data readiness, save it as a `check` run in the store, and return it.
 
     `estimate=False` skips timing training steps (the training-time item says so)."""
-    from tunegate.data import train_time
+    from tunegate.check import train_time
     from tunegate.models.resolve import load_tokenizer, model_label, resolve_model
 
     db = store if store is not None else Store(folder)
@@ -83,7 +83,7 @@ def run_check(
         )  # as load_dataset does
         rows = [*train, *test]
 
-        items = readiness.Items(folder, thresholds or Thresholds())
+        items = Items(folder, thresholds or Thresholds())
         readiness.count_items(items, task, len(train), len(test), len(test_all))
         readiness.row_items(items, rows)
         readiness.duplicate_items(items, train, test)
@@ -101,7 +101,7 @@ def run_check(
             item = train_time.skipped("--no-estimate")
         items.put(item)
 
-        verdict: Status = max((it.status for it in items.items), key=readiness.RANK.__getitem__)
+        verdict: Status = max((it.status for it in items.items), key=RANK.__getitem__)
         report = CheckReport(
             task=task.name,
             folder=str(folder),

@@ -23,10 +23,11 @@ from typing import Any
 from rich.console import Console
 
 from tunegate.errors import TunegateError
+from tunegate.runs import newest
 from tunegate.spec import Task
 from tunegate.store import Run, Store
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "support-tickets"
+DEMO = Path(__file__).resolve().parents[3] / "examples" / "support-tickets"
 # The default prompt-only rungs: every local rung that runs by default except few_shot_fixed and
 # few_shot (few_shot_constrained adds the constraint to the same retrieved examples). If the demo
 # must get faster, it cuts items (--limit), never rungs.
@@ -150,7 +151,7 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
 
 
 def _check(task: Task, path: Path, opts: DemoOptions, console: Console) -> str | None:
-    from tunegate.data.check import print_report, run_check
+    from tunegate.check.run import print_report, run_check
 
     report = run_check(task, path, estimate=opts.estimate)
     print_report(report, console)
@@ -167,17 +168,16 @@ def finished_diagnose(
     store: Store, rungs: list[str], limit: int | None, adapter_run: str | None
 ) -> Run | None:
     """The newest finished diagnose of exactly these rungs on the same items (and adapter)."""
-    for run in store.runs("diagnose"):
-        c = run.config
-        if (
-            run.status == "done"
-            and sorted(c.get("rungs") or []) == sorted(rungs)
-            and c.get("limit") == limit
-            and c.get("adapter_run") == adapter_run
+    return newest(
+        store,
+        "diagnose",
+        where=lambda run: (
+            sorted(run.config.get("rungs") or []) == sorted(rungs)
+            and run.config.get("limit") == limit
+            and run.config.get("adapter_run") == adapter_run
             and store.result(run.id, "summary") is not None
-        ):
-            return run
-    return None
+        ),
+    )
 
 
 def _diagnose(
@@ -192,12 +192,9 @@ def _diagnose(
     from tunegate.ladder import DiagnoseOptions, diagnose, load
     from tunegate.ladder.table import render
 
-    store = Store(path)
-    try:
+    with Store(path) as store:
         done = finished_diagnose(store, rungs, opts.limit, adapter_run)
         result = load(store, done.id) if done else None
-    finally:
-        store.close()
     if result is None:
         options = DiagnoseOptions(rungs=rungs, limit=opts.limit, adapter=adapter_run)
         result = diagnose(path, options, console=console)
@@ -241,8 +238,9 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
     """The newest training run with these settings, model and data that finished or can resume."""
     from tunegate.data.split import load_dataset
     from tunegate.models.resolve import resolve_model
+    from tunegate.runs import RESUMABLE, adapter_path
     from tunegate.spec import task_path
-    from tunegate.train.api import RESUMABLE, adapter_path, run_dir
+    from tunegate.train.api import run_dir
     from tunegate.train.checkpoint import find_checkpoint
     from tunegate.train.config import resolve_config
     from tunegate.train.session import carve
@@ -250,8 +248,7 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
     cfg = resolve_config(PRESET, task.train, overrides, task_source=str(task_path(path)))
     model = str(resolve_model(task.model, path))
     data = carve(task, load_dataset(task, path).train, cfg).fingerprint
-    store = Store(path)
-    try:
+    with Store(path) as store:
         for run in store.runs("train"):
             c = run.config
             if c.get("curve") or c.get("model") != model or c.get("data") != data:
@@ -263,8 +260,6 @@ def _previous_run(task: Task, path: Path, overrides: dict[str, Any]) -> Run | No
             if run.status in RESUMABLE and find_checkpoint(run_dir(store, run.id) / "checkpoint"):
                 return run
         return None
-    finally:
-        store.close()
 
 
 def punchline(g: Any, d: Any) -> str:

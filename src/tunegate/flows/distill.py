@@ -28,6 +28,7 @@ from typing import Any
 from tunegate.data.split import load_dataset
 from tunegate.distill import derive, teacher
 from tunegate.distill.compare import DistillComparison, compare
+from tunegate.distill.options import DistillOptions
 from tunegate.errors import TunegateError
 from tunegate.ladder.context import Context
 from tunegate.models.base import Generator
@@ -35,39 +36,6 @@ from tunegate.spec import RemoteSpec, Task, load_task
 from tunegate.store import Store
 
 RUN_KIND = "distill"
-DEFAULT_PRESET = "quick"
-
-
-@dataclass
-class DistillOptions:
-    """Settings of one distillation (shared by the CLI and the Python API)."""
-
-    teacher: str = field(metadata={"help": "The teacher's OpenAI-compatible base URL (…/v1)."})
-    inputs: Path = field(metadata={"help": "JSONL/JSON/CSV of unlabeled inputs (task fields)."})
-    model: str | None = field(
-        default=None, metadata={"help": "Teacher model name (default: the endpoint's only one)."}
-    )
-    api_key_env: str | None = field(
-        default=None, metadata={"help": "Environment variable holding the teacher's API key."}
-    )
-    preset: str | None = field(
-        default=DEFAULT_PRESET, metadata={"help": "Training preset (or a .yaml file)."}
-    )
-    steps: int | None = field(default=None, metadata={"help": "Training steps (overrides epochs)."})
-    limit: int | None = field(
-        default=None, metadata={"help": "Compare on a seeded subset of N held-out items."}
-    )
-    out: Path | None = field(
-        default=None, metadata={"help": "The distilled task's folder (default <task>/distilled)."}
-    )
-    concurrency: int | None = field(
-        default=None, metadata={"help": "Teacher requests in flight (default: task's remote, 4)."}
-    )
-    max_bad_share: float = field(
-        default=0.05,
-        metadata={"help": "Stop when more than this share of inputs got no valid label."},
-    )
-    show_progress: bool = True
 
 
 @dataclass
@@ -241,7 +209,7 @@ def _labels_json(spec: Task, got: teacher.Labelled, n: int, tspec: RemoteSpec) -
 
 def _check(spec: Task, folder: Path, store: Store, console: Any) -> str:
     """The readiness check on the distilled task; a fail stops distillation with its reasons."""
-    from tunegate.data.check import run_check
+    from tunegate.check.run import run_check
 
     report = run_check(spec, folder, store)
     failing = [it for it in report.items if it.status == "fail"]
@@ -260,7 +228,8 @@ def _check(spec: Task, folder: Path, store: Store, console: Any) -> str:
 def _train(folder: Path, options: DistillOptions, store: Store, run_id: str, console: Any) -> str:
     """Train the student; reuse a finished run on the same labels and settings, resume an
     interrupted one. Returns the training run id."""
-    from tunegate.train.api import RESUMABLE, train
+    from tunegate.runs import resumable
+    from tunegate.train.api import train
 
     digest = hashlib.sha256((folder / derive.TRAIN_FILE).read_bytes()).hexdigest()
     key = {"labels_sha256": digest, "preset": options.preset, "steps": options.steps}
@@ -274,7 +243,7 @@ def _train(folder: Path, options: DistillOptions, store: Store, run_id: str, con
                     console.print(f"student: reusing training run {prior.id} (same labels)")
                 return prior.id
     overrides = {"steps": options.steps}
-    resume = any(r.status in RESUMABLE for r in store.runs("train"))
+    resume = bool(resumable(store, "train"))
     try:
         res = train(folder, options.preset, overrides, resume=resume,
                     show_progress=options.show_progress)  # fmt: skip

@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tunegate.check.rules import CheckItem
 from tunegate.data.examples import Example
-from tunegate.data.readiness import CheckItem
 from tunegate.errors import TunegateError
 from tunegate.signals.cost import budget_notes, train_price_per_hour, training_cost
 from tunegate.spec import Task

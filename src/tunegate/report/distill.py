@@ -4,10 +4,12 @@ finished distill run (no model is run)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tunegate.distill.compare import DistillComparison
 from tunegate.outputs import Metric
+from tunegate.runs import finished
 from tunegate.store import Store
 
 RUN_KIND = "distill"
@@ -15,9 +17,7 @@ RUN_KIND = "distill"
 
 def latest_comparison(store: Store) -> DistillComparison | None:
     """The comparison of the newest finished distill run in `store`, if any."""
-    for run in store.runs(RUN_KIND):
-        if run.status != "done":
-            continue
+    for run in finished(store, RUN_KIND):
         d = store.result(run.id, "comparison")
         if isinstance(d, dict):
             return DistillComparison.from_json(d)
@@ -27,11 +27,7 @@ def latest_comparison(store: Store) -> DistillComparison | None:
 def _text(m: Metric | None, unit: str = "") -> str:
     if m is None:
         return "—"
-    if unit == "$" or m.unit == "$":
-        return f"${m.value:,.2f} [{m.lo:,.2f}, {m.hi:,.2f}]"
-    if unit == "ms" or m.unit == "ms":
-        return f"{m.value:,.0f} ms [{m.lo:,.0f}, {m.hi:,.0f}]"
-    return f"{m.value:.3f} [{m.lo:.3f}, {m.hi:.3f}]"
+    return (replace(m, unit=unit) if unit else m).format()
 
 
 def rows(c: DistillComparison) -> list[tuple[str, str, str]]:

@@ -74,7 +74,7 @@ def test_the_command_shown_is_the_same_run(ws: Path) -> None:
     """The command line, parsed by the real `tunegate train`, gives the form's settings."""
     import typer.main
 
-    from tunegate.cli import app
+    from tunegate.cli import app, parse_settings
 
     with TestClient(create_app(ws)) as c:
         form = values(c.get("/tasks/tickets/train").text)
@@ -85,11 +85,16 @@ def test_the_command_shown_is_the_same_run(ws: Path) -> None:
     cmd = typer.main.get_command(app).commands["train"]
     ctx = cmd.make_context("train", shlex.split(command)[2:])
     p = ctx.params
-    assert (p["preset"], p["rank"], p["lr"], p["layers"]) == ("quick", 8, 0.001, "2")
-    if "--set" in command:  # a setting with no option of its own
-        assert p["settings"] == ["eval_every=4"]
-    else:
-        assert "eval_every: 4" in page  # shown as train: YAML
+    assert p["preset"] == "quick"
+    settings = parse_settings(p["settings"])
+    assert settings == {"rank": 8, "lr": 0.001, "layers": 2, "eval_every": 4}
+    resolved = resolve_config("quick", None, settings)
+    assert (resolved.rank, resolved.lr, str(resolved.layers), resolved.eval_every) == (
+        8,
+        0.001,
+        "2",
+        4,
+    )
 
 
 def test_an_out_of_range_value_is_shown_by_its_field_and_starts_nothing(ws: Path) -> None:

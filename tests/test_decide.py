@@ -266,3 +266,28 @@ def test_min_accuracy_is_judged_on_the_named_primary_metric() -> None:
     )  # fmt: skip
     d = decide(task, Evidence(rungs=[r], readiness=READY))
     assert d.rungs[0].targets["min_accuracy"] == "meets"
+
+
+def test_a_ceiling_that_fails_only_on_latency_is_named_with_that_target() -> None:
+    """banking77 as measured (docs/benchmarks.md): the few-shot ceiling is the more accurate but
+    misses the p95 target; the flip names the p95, the reasons name the ceiling, and the
+    break-even traffic is one line for every prompt rung."""
+    ev = Evidence(
+        rungs=[
+            rung("zero_shot", "prompt", 0.02, 7, p95=2600, per_req=2e-5),
+            rung("few_shot_fixed", "prompt", 0.02, 7, p95=2100, per_req=2e-5),
+            rung("constrained", "prompt", 0.02, 5, p95=1100, per_req=1.5e-5),
+            rung("few_shot_constrained", "prompt", 0.93, 12, p95=2270, per_req=4e-5),
+            rung("finetuned", "finetuned", 0.90, 1, p95=480, per_req=3e-6),
+        ],
+        readiness=READY,
+        training=Training(seconds=1200),
+    )
+    d = decide(TASK, ev)
+    assert d.verdict == "fine-tune" and d.ceiling == "few_shot_constrained"
+    assert any(r.startswith("few_shot_constrained: knowledge.accuracy 0.930") for r in d.reasons)
+    flip = next(f for f in d.flips if "prompting would suffice" in f)
+    assert flip.startswith("with max_p95_latency_ms >= 2,290 (the upper bound of few_shot_")
+    assert "min_accuracy" not in flip
+    cheaper = [f for f in d.flips if "is cheaper than" in f]
+    assert len(cheaper) == 1 and all(r in cheaper[0] for r in ("zero_shot", "few_shot_constrained"))

@@ -10,6 +10,7 @@ import numpy as np
 from tunegate.decide.record import RungStatus, Verdict
 from tunegate.evidence import CurvePoint, Evidence
 from tunegate.ladder.result import RungResult
+from tunegate.signals import target_metric
 from tunegate.signals.cost import break_even_per_day, train_price_per_hour, training_cost
 from tunegate.spec import Task
 
@@ -57,11 +58,9 @@ def what_would_flip(
     out = []
     target = "min_similarity" if task.output.type == "text" else "min_accuracy"
     goal = getattr(task.targets, target)
-    if verdict != "prompting suffices" and best_prompt and best_prompt.primary and goal is not None:
-        out.append(
-            f"with {target} <= {best_prompt.primary.lo:.3f} (the lower bound of {best_prompt.rung}), "
-            "prompting would suffice"
-        )
+    relaxed = _relaxed(task, ev, best_prompt) if best_prompt else None
+    if verdict != "prompting suffices" and best_prompt and relaxed:
+        out.append(f"with {relaxed}, prompting would suffice")
     if verdict in ("fine-tune", "prompting suffices") and goal is not None and chosen:
         pick = next((s for s in statuses if s.rung == chosen), None)
         if pick and pick.primary:
@@ -69,17 +68,7 @@ def what_would_flip(
                 f"raising {target} above {pick.primary.hi:.3f} (the upper bound of {pick.rung}) "
                 f"would rule out {pick.rung}"
             )
-    for rung, per_day in break_even(task, ev).items():
-        if per_day is None:
-            out.append(f"the fine-tuned model never becomes cheaper than {rung} at these prices")
-        else:
-            side = "above" if task.traffic.requests_per_day < per_day else "at and above"
-            amount = f"{per_day:,.1f}" if per_day < 10 else f"{per_day:,.0f}"
-            when = "from 1 request/day up" if per_day <= 1 else f"{side} {amount} requests/day"
-            out.append(
-                f"{when} the fine-tuned model is cheaper than {rung} "
-                f"(training amortized over {task.traffic.months} months; now {task.traffic.requests_per_day:,.0f}/day)"
-            )
+    out.extend(_break_even_lines(task, ev))
     if verdict == "nothing meets" and goal is not None:
         out.extend(what_would_help(task, ev, tuned, target, goal))
     remote = next((s for s in statuses if s.kind == "remote"), None)
@@ -90,6 +79,72 @@ def what_would_flip(
                 f"remote prices would have to fall {ratio:,.1f}x to match the fine-tuned model's cost"
             )
     return out
+
+
+def _relaxed(task: Task, ev: Evidence, status: RungStatus) -> str | None:
+    """Each target `status`'s rung does not yet meet, at the value its interval would meet
+    ("min_accuracy <= 0.745 (the lower bound of few_shot)"); None when one is not measured."""
+    r = ev.rung(status.rung)
+    parts = []
+    for target, st in status.targets.items():
+        if st == "meets":
+            continue
+        name = target_metric(task, target)
+        m = r.metric(name) if r is not None and name else None
+        if m is None:
+            return None
+        low = target.startswith("min_")
+        bound = m.lo if low else m.hi
+        said = (
+            f"{bound:,.0f}"
+            if m.unit == "ms"
+            else f"{bound:,.2f}"
+            if m.unit == "$"
+            else f"{bound:.3f}"
+        )
+        side = "lower" if low else "upper"
+        parts.append(f"{target} {'<=' if low else '>='} {said} (the {side} bound of {status.rung})")
+    return " and ".join(parts) or None
+
+
+def _break_even_lines(task: Task, ev: Evidence) -> list[str]:
+    """The traffic from which the adapter is cheaper than each other rung, said once."""
+
+    def when(per_day: float) -> str:
+        if per_day <= 1:
+            return "from 1 request/day up"
+        side = "above" if task.traffic.requests_per_day < per_day else "at and above"
+        return (
+            f"{side} {per_day:,.1f} requests/day"
+            if per_day < 10
+            else f"{side} {per_day:,.0f} requests/day"
+        )
+
+    amortized = (
+        f"(training amortized over {task.traffic.months} months; "
+        f"now {task.traffic.requests_per_day:,.0f}/day)"
+    )
+    points = break_even(task, ev)
+    never = [rung for rung, d in points.items() if d is None]
+    some = {rung: d for rung, d in points.items() if d is not None}
+    out = []
+    if some and all(d <= 1 for d in some.values()):
+        out.append(
+            f"from 1 request/day up the fine-tuned model is cheaper than {_and(list(some))} {amortized}"
+        )
+    elif len(some) == 1:
+        ((rung, d),) = some.items()
+        out.append(f"{when(d)} the fine-tuned model is cheaper than {rung} {amortized}")
+    elif some:
+        each = ", ".join(f"{rung} {when(d)}" for rung, d in some.items())
+        out.append(f"the fine-tuned model is cheaper than {each} {amortized}")
+    if never:
+        out.append(f"the fine-tuned model never becomes cheaper than {_and(never)} at these prices")
+    return out
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def what_would_help(

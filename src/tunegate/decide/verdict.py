@@ -134,7 +134,11 @@ def decide(task: Task, ev: Evidence) -> Decision:
         reasons.append(
             "no targets are set in tunegate.yaml: every rung 'may meet'; set targets for a firm verdict"
         )
-    for s in order[:4]:
+    # the chosen rung, the prompt ceiling and the adapter always, then the best of the rest
+    must = {chosen, top.rung if top else None, tuned.rung if tuned else None}
+    shown = [s for s in order if s.rung in must]
+    shown += [s for s in order if s.rung not in must][: max(0, 4 - len(shown))]
+    for s in sorted(shown, key=order.index):
         gaps = ", ".join(f"{t} {st}" for t, st in s.targets.items()) or "no targets"
         cost = (
             f"${s.cost_per_month:,.2f}/month"

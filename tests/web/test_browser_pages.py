@@ -86,7 +86,7 @@ def test_decision_pages_in_chromium(demo_ws: Path, tmp_path: Path) -> None:
             shot("train-error")
             page.fill("#f-rank", "8")
             page.locator("#f-rank").dispatch_event("change")
-            expect(page.locator("#train-command")).to_contain_text("--rank 8")
+            expect(page.locator("#train-command")).to_contain_text("--set rank=8")
             shot("train")
 
             # diagnose: each rung's expected time before it starts

@@ -243,6 +243,19 @@ def fill_store(folder: Path, embedder: Any, *, curve: bool = True) -> dict[str, 
 MODEL_MODULES = ("torch", "transformers", "tunegate.models.local", "tunegate.models.embed")
 
 
+def tiny_demo_task(dest: Path, model: Path) -> tuple[Task, Path, dict[str, Any]]:
+    """The demo task (see demo_task_folder) on `model` with the torch engine and two latency
+    samples, checked; returns it with each test message's expected ticket."""
+    folder = demo_task_folder(dest)
+    spec = yaml.safe_load((folder / "tunegate.yaml").read_text())
+    spec.update(model=str(model), engine="torch", ladder={"latency_samples": 2, "batch_size": 4})
+    (folder / "tunegate.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    task, folder = load_task(folder)
+    run_check(task, folder)
+    rows = [json.loads(line) for line in (folder / "data" / "test.jsonl").read_text().splitlines()]
+    return task, folder, {row["message"]: row["ticket"] for row in rows}
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """`tunegate ARGS` in a fresh interpreter that then lists the model modules it imported."""
     code = textwrap.dedent(

@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from ladder_fakes import BagOfWords, ScriptedGenerator
-from report_store import demo_task_folder, run_cli
-from tunegate.check.run import run_check
+from report_store import run_cli, tiny_demo_task
 from tunegate.evidence import collect
 from tunegate.ladder import runner
 from tunegate.ladder.result import prompt_ceiling
@@ -47,18 +45,7 @@ def usual_path(
     Scripted quality: zero_shot gets urgency and product wrong on every item, constrained on
     every other item, few_shot_constrained (its prompt carries examples) and the adapter answer
     right. So a prompt rung and the fine-tuned rung both reach the accuracy target."""
-    folder = demo_task_folder(tmp_path_factory.mktemp("usual"))
-    spec = yaml.safe_load((folder / "tunegate.yaml").read_text())
-    spec["model"] = str(tiny_llama)
-    spec["engine"] = "torch"
-    spec["ladder"] = {"latency_samples": 2, "batch_size": 4}
-    (folder / "tunegate.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    task, folder = load_task(folder)
-    run_check(task, folder)
-    expected = {}
-    for line in (folder / "data" / "test.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        expected[row["message"]] = row["ticket"]
+    _, folder, expected = tiny_demo_task(tmp_path_factory.mktemp("usual"), tiny_llama)
 
     def answer(req: Any) -> str:
         message = req.messages[-1]["content"]

@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from report_store import demo_task_folder, run_cli
-from tunegate.check.run import run_check
-from tunegate.spec import load_task
+from report_store import run_cli, tiny_demo_task
 from tunegate.store import Store
 
 FAST = {"steps": 4, "batch_size": 4, "lr": 2e-2, "eval_every": 2, "checkpoint_every": 4,
@@ -30,17 +27,7 @@ def test_report_from_the_real_stages(tmp_path: Path, tiny_llama: Path) -> None:
     from tunegate.ladder import runner
     from tunegate.train import api as train_api
 
-    folder = demo_task_folder(tmp_path)
-    spec = yaml.safe_load((folder / "tunegate.yaml").read_text())
-    spec["model"] = str(tiny_llama)
-    spec["ladder"] = {"latency_samples": 2, "batch_size": 4}
-    (folder / "tunegate.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    task, folder = load_task(folder)
-    run_check(task, folder)
-    expected = {}
-    for line in (folder / "data" / "test.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        expected[row["message"]] = row["ticket"]
+    _, folder, expected = tiny_demo_task(tmp_path, tiny_llama)
     quality: dict[str, int] = {}  # adapter path -> answer every n-th item right
 
     def answer(req: Any) -> str:

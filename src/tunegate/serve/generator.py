@@ -14,6 +14,7 @@ from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.models.decode import OnToken, Row
 from tunegate.models.llamacpp import LlamaCppGenerator
 from tunegate.models.local import LocalGenerator
+from tunegate.models.prompts import generation
 
 __all__ = ["ENDED", "LlamaCppServeGenerator", "RawRequest", "ServeGenerator", "serve_generator"]
 
@@ -27,10 +28,13 @@ class RawRequest(GenRequest):
     prompt: str = ""
 
 
-class ServeGenerator(LocalGenerator):
-    """`LocalGenerator` plus raw prompts (`RawRequest`) and `snapshot` of rows mid-batch."""
+class _ServeRows:
+    """What the server adds to either engine's generator (listed first among the bases, so its
+    `super()` is the engine): raw prompts (`RawRequest`) and each request's row mid-batch."""
 
     rows: dict[int, Row]
+    tokenizer: Any
+    stop_ids: list[int]
 
     def generate(
         self,
@@ -40,7 +44,7 @@ class ServeGenerator(LocalGenerator):
     ) -> list[Generation]:
         self.rows = {}
         try:
-            return super().generate(requests, progress, on_token)
+            return super().generate(requests, progress, on_token)  # type: ignore[misc]
         finally:
             self.rows = {}
 
@@ -55,55 +59,25 @@ class ServeGenerator(LocalGenerator):
         row = self.rows.get(index)
         if row is None:
             return None
-        return self._generation(row, None), row.finish
+        return generation(row, self.tokenizer, self.stop_ids, 0), row.finish
 
     def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        row = super()._row(index, req, ids)
+        row: Row = super()._row(index, req, ids)  # type: ignore[misc]
         self.rows[index] = row
         return row
 
     def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
         if not isinstance(req, RawRequest):
-            return super()._encode(req)
+            return super()._encode(req)  # type: ignore[misc]
         return _raw_ids(self, req)
 
 
-class LlamaCppServeGenerator(LlamaCppGenerator):
-    """`LlamaCppGenerator` plus raw prompts and `snapshot`, as `ServeGenerator` has them."""
+class ServeGenerator(_ServeRows, LocalGenerator):
+    """`LocalGenerator` (torch) as the server needs it."""
 
-    rows: dict[int, Row]
 
-    def generate(
-        self,
-        requests: Sequence[GenRequest],
-        progress: Progress | None = None,
-        on_token: OnToken | None = None,
-    ) -> list[Generation]:
-        self.rows = {}
-        try:
-            return super().generate(requests, progress, on_token)
-        finally:
-            self.rows = {}
-
-    def finish(self, index: int) -> str | None:
-        row = self.rows.get(index)
-        return None if row is None else row.finish
-
-    def snapshot(self, index: int) -> tuple[Generation, str | None] | None:
-        row = self.rows.get(index)
-        if row is None:
-            return None
-        return self._generation(row, 0), row.finish
-
-    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        row = super()._row(index, req, ids)
-        self.rows[index] = row
-        return row
-
-    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        if not isinstance(req, RawRequest):
-            return super()._encode(req)
-        return _raw_ids(self, req)
+class LlamaCppServeGenerator(_ServeRows, LlamaCppGenerator):
+    """`LlamaCppGenerator` (llama.cpp) as the server needs it."""
 
 
 def _raw_ids(gen: Any, req: RawRequest) -> tuple[list[int], str | None]:

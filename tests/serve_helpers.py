@@ -15,8 +15,10 @@ from tunegate.serve import ModelTable, ServeConfig, load, running
 from tunegate.serve.server import Loaded
 
 
-def make_adapter(base: Path, out: Path, seed: int, scale: float = 0.2) -> Path:
-    """A PEFT LoRA adapter with random nonzero weights (std `scale`) for the model at `base`."""
+def make_adapter(
+    base: Path, out: Path, seed: int, scale: float = 0.2, *, dora: bool = False
+) -> Path:
+    """A PEFT LoRA (or DoRA) adapter with random nonzero weights (std `scale`) for `base`."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -24,7 +26,11 @@ def make_adapter(base: Path, out: Path, seed: int, scale: float = 0.2) -> Path:
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base)
     config = LoraConfig(
-        r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+        r=8,
+        lora_alpha=16,
+        target_modules=["q_proj", "v_proj"],
+        init_lora_weights=False,
+        use_dora=dora,
     )
     peft_model = get_peft_model(model, config)
     with torch.no_grad():

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from tunegate.errors import TunegateError
 from tunegate.models.base import Generation, GenRequest
 from tunegate.serve.errors import ApiError
-from tunegate.serve.generator import ENDED, LlamaCppServeGenerator, ServeGenerator
+from tunegate.serve.generator import ENDED, ServeGenerator, SplitGenerator
 from tunegate.serve.metrics import Metrics
 from tunegate.serve.text import TextTracker
 
@@ -98,12 +98,12 @@ class Job:
 
 
 class Engine:
-    """The worker thread and its bounded waiting list around one `ServeGenerator` (or its
-    llama.cpp twin)."""
+    """The worker thread and its bounded waiting list around one `ServeGenerator` (torch) or
+    `SplitGenerator` (llama.cpp, torch for the adapters llama.cpp cannot take)."""
 
     def __init__(
         self,
-        generator: ServeGenerator | LlamaCppServeGenerator,
+        generator: ServeGenerator | SplitGenerator,
         metrics: Metrics,
         *,
         max_batch: int = 32,

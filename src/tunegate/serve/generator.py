@@ -108,10 +108,9 @@ class SplitGenerator:
     start or through /v1/load_lora_adapter. The engine's one worker calls `generate`: a batch's
     requests run on their own engine, llama.cpp's first."""
 
-    def __init__(self, fast: LlamaCppServeGenerator, batch_size: int) -> None:
+    def __init__(self, fast: LlamaCppServeGenerator) -> None:
         self.fast = fast
         self.slow: ServeGenerator | None = None
-        self._batch = batch_size
         self.tokenizer, self.stop_ids = fast.tokenizer, fast.stop_ids
         self.batch_size = fast.batch_size
         self._where: dict[int, tuple[ServeGenerator | LlamaCppServeGenerator, int]] = {}
@@ -137,7 +136,7 @@ class SplitGenerator:
             say(f"{exc}; the torch engine serves it")
             if self.slow is None:
                 self.slow = ServeGenerator(
-                    self.fast.folder, name=self.fast.name, batch_size=self._batch
+                    self.fast.folder, name=self.fast.name, batch_size=self.batch_size
                 )
             self.slow.load_adapter(name, folder)
 
@@ -196,8 +195,10 @@ def serve_generator(
     say(choice.note)
     if choice.engine != "llamacpp":
         return ServeGenerator(base, adapters, name=name, batch_size=batch_size)
-    fast = LlamaCppServeGenerator(base, name=name, quant=choice.quant or "f16")
-    split = SplitGenerator(fast, batch_size)
+    fast = LlamaCppServeGenerator(
+        base, name=name, quant=choice.quant or "f16", batch_size=batch_size
+    )
+    split = SplitGenerator(fast)
     for adapter, folder in adapters.items():
         split.load_adapter(adapter, folder)
     return split

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from ladder_fakes import BagOfWords, ScriptedGenerator
 from report_store import run_cli, tiny_demo_task
@@ -99,6 +100,10 @@ def test_the_report_rests_on_every_rung_of_the_usual_path(
     status = {r["rung"]: r["overall"] for r in decision["rungs"]}
     assert status["few_shot_constrained"] != "fails" and status["finetuned"] != "fails"
     assert status["zero_shot"] == "fails"
+    # the report says which prompt the adapter was trained on and is sent (quick: compact), why
+    sent = [n for n in payload["notes"] if "was trained on, and is sent, the compact" in n]
+    assert len(sent) == 1 and "set by the run's settings (prompt: compact)" in sent[0]
+    assert str(escape(sent[0])) in (folder.parent / "r.html").read_text()  # as jinja2 writes it
     headline = decision["headline"]
     assert "no prompt rung meets" not in headline
     assert "both few_shot_constrained and the fine-tuned model" in headline

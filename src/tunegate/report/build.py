@@ -154,6 +154,7 @@ def report_json(g: Gathered, d: Decision) -> dict[str, Any]:
         },
         "decision": d.to_json(),
         "evidence": evidence_json(g),
+        "notes": g.notes,  # the report's own (e.g. the adapter's prompt) and the evidence's
     }
 
 

@@ -46,6 +46,8 @@ def run(task_dir: Path, engine: str, args: argparse.Namespace, tmp: Path) -> dic
     rungs = args.rungs.split(",") if args.rungs else None
     if rungs is None:
         rungs = [r.name for r in select(ctx)[0] if r.backend == "local"]
+        if args.adapter and "finetuned" not in rungs:  # the copy has no training run of its own
+            rungs.append("finetuned")
     ctx.store.close()
     start_load = load()
     t0 = time.perf_counter()

@@ -48,6 +48,7 @@ BAD_CHAT: list[tuple[str, Any, int, str | None, str | None]] = [
     ("temperature a string", chat_body(temperature="hot"), 400, "temperature", None),
     ("stream not a bool", chat_body(stream="yes"), 400, "stream", None),
     ("two choices", chat_body(n=2), 400, "n", None),
+    ("seed past 64 bits", chat_body(seed=2**64, temperature=1.0), 400, "seed", None),
     ("unsupported argument", chat_body(tools=[]), 400, "tools", None),
     ("unknown format", chat_body(response_format={"type": "xml"}), 400, None, None),
     (
@@ -168,3 +169,9 @@ def test_schemathesis_finds_no_server_error(small_server: str) -> None:
         check()
     assert any(s == 200 for s in seen) and any(400 <= s < 500 for s in seen)
     assert httpx.get(f"{small_server}/health").status_code == 200
+
+
+def test_the_largest_seeds_sample(small_server: str) -> None:
+    for seed in (2**63 - 1, -(2**63)):
+        r = _chat(small_server, chat_body(seed=seed, temperature=1.0, max_tokens=2))
+        assert r.status_code == 200, r.text

@@ -90,7 +90,12 @@ class _Sampling(_Body):
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     stop: Stop = Field(default=None, description="Up to 4 strings that end the answer.")
-    seed: int | None = None
+    seed: int | None = Field(
+        default=None,
+        ge=-(2**63),
+        le=2**63 - 1,
+        description="Sampling seed, a signed 64-bit integer (as OpenAI's API takes).",
+    )
     user: str | None = None
 
 

@@ -115,17 +115,21 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
     console.rule(f"[bold]1/5 check[/] {path}")
     out.check_run = _check(task, path, opts, console)
 
+    _settle()
     console.rule(f"[bold]2/5 diagnose[/] prompt-only rungs: {', '.join(opts.rungs)}")
     rungs = list(opts.rungs)
     out.prompt_run = _diagnose(path, opts, rungs, None, console, out)
+    _settle()
 
     console.rule(f"[bold]3/5 train[/] LoRA, preset {PRESET}")
     out.train_run = _train(task, path, opts, console, out)
+    _settle()
 
     console.rule(
         f"[bold]4/5 diagnose[/] the fine-tuned rung on the same {opts.limit or 'all'} items"
     )
     out.final_run = _diagnose(path, opts, [TUNED], out.train_run, console, out)
+    _settle()
 
     console.rule("[bold]5/5 report[/]")
     from tunegate.report import build_report
@@ -148,6 +152,17 @@ def run_demo(options: DemoOptions | Path | None, console: Console) -> DemoResult
         highlight=False,
     )
     return out
+
+
+def _settle() -> None:
+    """Free what the finished stage left behind (reference cycles too) and hand it back to the
+    OS: the stages share one process, whose peak RSS the demo reports."""
+    import gc
+
+    from tunegate.train.loop import release_freed_memory
+
+    gc.collect()
+    release_freed_memory()
 
 
 def _check(task: Task, path: Path, opts: DemoOptions, console: Console) -> str | None:

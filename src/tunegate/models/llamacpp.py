@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tunegate.errors import TunegateError
-from tunegate.models.base import Constraint, Generation, GenRequest, Progress
+from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.models.decode import OnToken, Row, _choose, advance
 from tunegate.models.gguf_weights import (
     DEFAULT_QUANT,
@@ -37,12 +37,12 @@ from tunegate.models.gguf_weights import (
     source_gguf,
 )
 from tunegate.models.gguf_weights import llama_cpp as _llama_cpp
-from tunegate.models.prompts import encode_chat, generation, new_row, stop_ids, token_budget
+from tunegate.models.prompts import ChatPrompts, generation, stop_ids, token_budget
 
 __all__ = ["DEFAULT_QUANT", "QUANTS", "LlamaCppGenerator", "engine_gguf", "source_gguf"]
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(ChatPrompts):
     """Generate with llama.cpp in this process (+ GGUF-converted LoRA adapters by name).
 
     `model`: a .gguf file or None (the embedded SmolLM2-135M-Instruct). `adapters`: name -> PEFT
@@ -237,27 +237,11 @@ class LlamaCppGenerator:
         self._lora[name] = handle
         self.adapters[name] = Path(folder)
 
-    def prompt_ids(self, request: GenRequest) -> list[int]:
-        return self._encode(request)[0]
-
     def clear_cache(self) -> None:
         """Forget the cached prompt (the next request prefills from scratch)."""
         self.llm.reset()
 
-    def grammars(self) -> Any:
-        if self._grammars is None:
-            from tunegate.models.constrain import Grammars
-
-            self._grammars = Grammars(self.tokenizer, self.vocab_size, self.stop_ids)
-        return self._grammars
-
-    def compile(self, constraint: Constraint) -> None:
-        self.grammars().compiled(constraint)
-
     # ---- internals --------------------------------------------------------------------------
-
-    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
 
     def _use(self, adapter: str | None) -> None:
         """Make `adapter` (None: the base) the context's only LoRA; the cached prompt goes."""
@@ -322,9 +306,6 @@ class LlamaCppGenerator:
             if row.finish is None:
                 self.llm.eval([row.out[-1]])
         return self._generation(row, cached), row.first_token_s
-
-    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        return new_row(index, req, ids, self.grammars)
 
     def _generation(self, row: Row, cached: int) -> Generation:
         return generation(row, self.tokenizer, self.stop_ids, cached)

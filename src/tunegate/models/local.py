@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from tunegate.errors import TunegateError
-from tunegate.models.base import Constraint, Generation, GenRequest, Progress
+from tunegate.models.base import Generation, GenRequest, Progress
 from tunegate.models.decode import OnToken, Row, Step, compute_prefix, decode_batch
 from tunegate.models.kvcache import ATTENTION, Prefix
-from tunegate.models.prompts import encode_chat, generation, new_row, stop_ids
+from tunegate.models.prompts import ChatPrompts, generation, stop_ids
 
 __all__ = ["LocalGenerator", "default_threads"]
 
@@ -57,7 +57,7 @@ def _common_prefix(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
-class LocalGenerator:
+class LocalGenerator(ChatPrompts):
     """Generate with a local HF model (+ LoRA adapters by name) on the CPU.
 
     `model`: an HF folder, a .gguf file or None (the embedded SmolLM2-135M-Instruct).
@@ -206,30 +206,7 @@ class LocalGenerator:
         """Forget every cached prompt prefix (they are recomputed on next use)."""
         self._prefixes.clear()
 
-    def prompt_ids(self, request: GenRequest) -> list[int]:
-        """The token ids the model reads for `request`: its messages through the chat template."""
-        return self._encode(request)[0]
-
     # ---- internals --------------------------------------------------------------------------
-
-    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
-        """Prompt token ids (chat template applied), or an error message for this request."""
-        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
-
-    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
-        return new_row(index, req, ids, self.grammars)
-
-    def grammars(self) -> Any:
-        """This model's grammar compiler and cache (built on first use)."""
-        if self._grammars is None:
-            from tunegate.models.constrain import Grammars
-
-            self._grammars = Grammars(self.tokenizer, self.vocab_size, self.stop_ids)
-        return self._grammars
-
-    def compile(self, constraint: Constraint) -> None:
-        """Compile a constraint ahead of time (raises TunegateError when it is invalid)."""
-        self.grammars().compiled(constraint)
 
     def _masker(self, rows: list[Row]) -> Any:
         if all(r.matcher is None for r in rows):

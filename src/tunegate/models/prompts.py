@@ -9,6 +9,8 @@ read identical prompt ids, stop at the same tokens, count tokens alike and retur
   token (`<|im_end|>` for SmolLM2), found by rendering the template.
 - `generation`: a decoded row as a `Generation`: `output_tokens` counts every token produced, the
   final stop token included (as OpenAI-compatible servers count); `text` leaves it out.
+- `ChatPrompts`: the same, as methods both engines' generators inherit (prompt ids, rows,
+  grammars).
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ from collections.abc import Collection
 from typing import Any
 
 from tunegate.errors import TunegateError
-from tunegate.models.base import Generation, GenRequest
+from tunegate.models.base import Constraint, Generation, GenRequest
 from tunegate.models.constrain import canonical_label, label_token_cap
 from tunegate.models.decode import Row
 
-__all__ = ["CHATML", "encode_chat", "generation", "new_row", "stop_ids", "token_budget"]
+__all__ = [
+    "CHATML",
+    "ChatPrompts",
+    "encode_chat",
+    "generation",
+    "new_row",
+    "stop_ids",
+    "token_budget",
+]
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -119,3 +129,38 @@ def generation(row: Row, tokenizer: Any, stops: Collection[int], cached: int) ->
         text = canonical_label(text, row.labels)
     extra: dict[str, Any] = {"finish": row.finish, "cached_tokens": cached}
     return Generation(text=text, input_tokens=len(row.ids), output_tokens=len(row.out), extra=extra)
+
+
+class ChatPrompts:
+    """What a generator of either engine does with a request before decoding: its prompt ids
+    (chat template), its row, and the model's grammar compiler (built on first use)."""
+
+    tokenizer: Any
+    adapters: Collection[str]
+    max_positions: int
+    vocab_size: int
+    stop_ids: list[int]
+    _grammars: Any = None
+
+    def prompt_ids(self, request: GenRequest) -> list[int]:
+        """The token ids the model reads for `request`: its messages through the chat template."""
+        return self._encode(request)[0]
+
+    def grammars(self) -> Any:
+        """This model's grammar compiler and cache (built on first use)."""
+        if self._grammars is None:
+            from tunegate.models.constrain import Grammars
+
+            self._grammars = Grammars(self.tokenizer, self.vocab_size, self.stop_ids)
+        return self._grammars
+
+    def compile(self, constraint: Constraint) -> None:
+        """Compile a constraint ahead of time (raises TunegateError when it is invalid)."""
+        self.grammars().compiled(constraint)
+
+    def _encode(self, req: GenRequest) -> tuple[list[int], str | None]:
+        """Prompt token ids (chat template applied), or an error message for this request."""
+        return encode_chat(self.tokenizer, req, self.adapters, self.max_positions)
+
+    def _row(self, index: int, req: GenRequest, ids: list[int]) -> Row:
+        return new_row(index, req, ids, self.grammars)

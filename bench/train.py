@@ -250,6 +250,7 @@ TRICKS: list[tuple[str, dict[str, object]]] = [
     ("all levers (every layer adapted)", {}),
     ("  - fp32 instead of auto precision", {"precision": "fp32"}),
     ("  - bf16 autocast forced", {"precision": "bf16"}),
+    ("  - SDPA attention, frozen weights cast per forward", {"attention": "sdpa"}),
     ("  - shared prompt prefix repeated per example", {"share_prefix": False}),
     ("  - grouped batches instead of packed", {"batching": "grouped"}),
     ("  - padded batches instead of packed", {"batching": "padded"}),

@@ -120,6 +120,12 @@ class TrainConfig(BaseModel):
         default="auto",
         description="bf16 autocast, fp32, or auto: bf16 only where the hardware has bf16 math.",
     )
+    attention: Literal["auto", "sdpa"] = Field(
+        default="auto",
+        description="auto: under bf16 autocast on CPU, rows up to 512 tokens use the model's plain "
+        "matrix-product attention and frozen weights are stored in bf16 once, both faster there "
+        "(train/bf16.py); sdpa: torch's fused attention, weights cast on every forward.",
+    )
     batching: Literal["packed", "grouped", "padded"] = Field(
         default="packed",
         description="packed: a micro-batch's examples in one row, no cross-example attention, no padding; "

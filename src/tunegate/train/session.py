@@ -20,6 +20,7 @@ from tunegate.data.examples import Example, stratum
 from tunegate.data.split import sample, split
 from tunegate.spec import Task
 from tunegate.threads import set_threads
+from tunegate.train.bf16 import cast_frozen_linears, use_train_attention
 from tunegate.train.config import TrainConfig
 from tunegate.train.data import (
     Encoded,
@@ -111,6 +112,10 @@ def build(
 ) -> Built:
     """Model with LoRA, encoded examples, optimizer and schedule, prepared by accelerate."""
     peft_model, tok, layers = load_with_lora(model_path, cfg, adapter)
+    bf16 = use_bf16(cfg, accelerator.device)
+    cpu_bf16 = cfg.attention == "auto" and bf16 and accelerator.device.type == "cpu"
+    if cpu_bf16:
+        use_train_attention(peft_model.get_base_model())
     set_threads(cfg.threads, peft_model.config.hidden_size)
     prompt = prompt_form(task, cfg.prompt)
     train, report = encode_examples(task, data.train, tok, cfg.max_length, cfg.overlong, prompt)
@@ -122,6 +127,8 @@ def build(
         0
     ]
     core = CompletionLM(peft_model, split=layers[0], completion_logits=cfg.completion_logits)
+    if cpu_bf16 and accelerator.num_processes == 1:  # after CompletionLM's float32 self-check
+        cast_frozen_linears(peft_model)
     batching = cfg.batching
     if batching == "packed" and not core.packing_ok:
         log.info("this model's forward cannot isolate packed examples; using grouped batches")
@@ -144,7 +151,7 @@ def build(
         pad_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
         steps_per_epoch=steps_per_epoch(len(train), cfg, world),
         total_steps=total,
-        bf16=use_bf16(cfg, accelerator.device),
+        bf16=bf16,
         batching=batching,
         shared=shared_prefix_len(train + val)
         if batching == "packed" and cfg.share_prefix and core.sharing_ok

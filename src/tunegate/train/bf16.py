@@ -1,20 +1,22 @@
 """Training under bf16 autocast on CPU: two kernels' worth of time autocast leaves on the table.
 
-1. Attention. torch's fused CPU attention (SDPA) gains nothing from bf16 on short rows; the
+1. Attention. torch's fused CPU attention (SDPA) gains little from bf16 on short rows; the
    model's own eager attention (two matrix products, which autocast runs in bf16, and a float32
-   softmax) runs them 2-2.6x faster. On long rows, in fp32, or on CUDA, SDPA wins. Forward +
-   backward of one layer's attention, SmolLM2-135M's heads (9 query, 3 key/value, dim 64), a
-   packed row of 8 examples, 2-core AVX-512 BF16 CPU (docs/benchmarks.md):
+   softmax) runs them faster. On long rows, in fp32, or on CUDA, SDPA wins. Forward + backward
+   of one layer's attention under autocast, SmolLM2-135M's heads (9 query, 3 key/value, dim
+   64), a packed row of 8 examples, 2-core AVX-512 BF16 CPU (`bench/attention.py`):
 
        row width      216    400    700    1200   2000
-       SDPA, bf16     3.4    9.2    26.7   58.8   155   ms
-       eager, bf16    1.3    4.5    22.9   125    424   ms
+       SDPA           3.4    9.4    28.2   61.8   194   ms
+       eager          2.2    7.6    20.8   92.6   484   ms
 
-   So `train_attention` sends rows up to `EAGER_MAX_KEYS` keys to eager, longer ones to SDPA.
-   The choice is the kernel's, never the loss's: both compute the same masked softmax.
+   So `train_attention` sends rows up to `EAGER_MAX_KEYS` keys to eager, longer ones to SDPA
+   (512, not the ~900 where the times cross: eager keeps the (heads x width x width) scores for
+   backward, about 25 MB a layer at 512). The choice is the kernel's, never the loss's: both compute
+   the same masked softmax.
 2. Frozen weights. Autocast casts every frozen Linear weight to bf16 on every forward (it caches
-   casts only of weights that train): 7% of a step for SmolLM2-135M with LoRA on every layer.
-   `cast_frozen_linears` stores them in bf16 once. Autocast rounds the same way, so the forward
+   casts only of weights that train): 7% of a step's CPU time for SmolLM2-135M with LoRA on
+   every layer, by torch's profiler. `cast_frozen_linears` stores them in bf16 once. Autocast rounds the same way, so the forward
    computes the same values; a tied output head gets its own bf16 copy, leaving the embedding
    in float32.
 

@@ -35,12 +35,10 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from tunegate.train.model import additive_mask
+
 NAME = "tunegate_train"
 EAGER_MAX_KEYS = 512
-
-
-def _additive(mask: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
 
 
 def _bf16_on_cpu(query: torch.Tensor) -> bool:
@@ -66,7 +64,7 @@ def train_attention(
     short = key.shape[-2] <= EAGER_MAX_KEYS
     if eager is not None and short and _bf16_on_cpu(query):
         if attention_mask is not None and attention_mask.dtype == torch.bool:
-            attention_mask = _additive(attention_mask)
+            attention_mask = additive_mask(attention_mask, torch.float32)
         out: tuple[torch.Tensor, torch.Tensor | None] = eager(
             module, query, key, value, attention_mask, **kwargs
         )

@@ -121,7 +121,8 @@ def load_with_lora(
     return peft_model, tok, layers
 
 
-def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A boolean attention mask as eager attention adds it: 0 where allowed, dtype's minimum elsewhere."""
     return torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)
 
 
@@ -160,7 +161,7 @@ class CompletionLM(nn.Module):
             mask is not None and mask.dim() == 4
         ):  # explicit (B, 1, T, T) boolean mask: shared prefix
             causal = (
-                mask if dec.config._attn_implementation != "eager" else _additive(mask, h.dtype)
+                mask if dec.config._attn_implementation != "eager" else additive_mask(mask, h.dtype)
             )
         else:
             causal = create_causal_mask(

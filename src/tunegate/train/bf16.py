@@ -12,13 +12,13 @@
 
    So `train_attention` sends rows up to `EAGER_MAX_KEYS` keys to eager, longer ones to SDPA
    (512, not the ~900 where the times cross: eager keeps the (heads x width x width) scores for
-   backward, about 25 MB a layer at 512). The choice is the kernel's, never the loss's: both compute
-   the same masked softmax.
+   backward, about 25 MB a layer at 512). The choice is the kernel's, never the loss's: both
+   compute the same masked softmax.
 2. Frozen weights. Autocast casts every frozen Linear weight to bf16 on every forward (it caches
    casts only of weights that train): 7% of a step's CPU time for SmolLM2-135M with LoRA on
-   every layer, by torch's profiler. `cast_frozen_linears` stores them in bf16 once. Autocast rounds the same way, so the forward
-   computes the same values; a tied output head gets its own bf16 copy, leaving the embedding
-   in float32.
+   every layer, by torch's profiler. `cast_frozen_linears` stores them in bf16 once. Autocast
+   rounds the same way, so the forward computes the same values; a tied output head gets its
+   own bf16 copy, leaving the embedding in float32.
 
 `train.attention: sdpa` turns both off. The attention is registered with transformers under
 `NAME` (a name the model's config can hold).

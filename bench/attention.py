@@ -5,9 +5,10 @@
 
 Forward + backward of one layer's attention with SmolLM2-135M's heads (9 query, 3 key/value,
 dim 64) over one packed row of 8 examples (a block-diagonal causal mask, as training builds),
-at several row widths. Both sides get the same float32 query/key/value (what the LoRA-adapted
-projections hand over under autocast) and run under the same autocast setting; each is timed
-as the best of 3 interleaved rounds. The ratio is SDPA's time over eager's: above 1, eager is
+at several row widths. Both sides are the functions train/bf16.py's `train_attention` dispatches to
+(transformers' SDPA integration and the Llama file's eager attention), given the same float32
+query/key/value (what the LoRA-adapted projections hand over under autocast) under the same
+autocast setting; each is timed as the best of 3 interleaved rounds. The ratio is SDPA's time over eager's: above 1, eager is
 faster. train/bf16.py sends rows up to EAGER_MAX_KEYS keys to eager under bf16 autocast on CPU.
 """
 
@@ -17,11 +18,20 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.models.llama.modeling_llama import eager_attention_forward
 
 from tunegate.train.bf16 import EAGER_MAX_KEYS
+from tunegate.train.model import additive_mask
 
 HEADS, KV_HEADS, DIM, EXAMPLES = 9, 3, 64, 8
+
+
+class Heads(torch.nn.Module):
+    """What the two attention functions read from the attention module they are handed."""
+
+    num_key_value_groups = HEADS // KV_HEADS
+    is_causal = True
 
 
 def block_mask(width: int) -> torch.Tensor:
@@ -33,22 +43,14 @@ def block_mask(width: int) -> torch.Tensor:
     return mask[None, None]
 
 
-def repeat_kv(x: torch.Tensor) -> torch.Tensor:
-    b, h, s, d = x.shape
-    n = HEADS // KV_HEADS
-    return x[:, :, None].expand(b, h, n, s, d).reshape(b, h * n, s, d)
-
-
 def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return F.scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), attn_mask=mask)
+    return sdpa_attention_forward(Heads(), q, k, v, mask, scaling=DIM**-0.5)[0]
 
 
 def eager(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """What transformers' eager_attention_forward computes (an additive float32 mask)."""
-    additive = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
-    scores = torch.matmul(q, repeat_kv(k).transpose(2, 3)) * DIM**-0.5 + additive
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-    return torch.matmul(probs, repeat_kv(v))
+    """As train_attention runs it: the Llama file's own eager attention, an additive mask."""
+    additive = additive_mask(mask, torch.float32)
+    return eager_attention_forward(Heads(), q, k, v, additive, scaling=DIM**-0.5)[0]
 
 
 def time_it(fn, width: int, bf16: bool, reps: int) -> float:  # type: ignore[no-untyped-def]

@@ -29,15 +29,22 @@ def eager_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-@pytest.fixture(scope="module")
-def model_and_batches(tiny_llama: Path):
+def lora_and_examples(tiny_llama: Path):
+    """The tiny Llama with a non-zero LoRA on every layer (so LoRA is in the path), and three
+    encoded examples."""
     cfg = resolve_config("quick", None, {"layers": "all", "rank": 4})
     peft_model, tok, layers = load_with_lora(tiny_llama, cfg)
-    for name, p in peft_model.named_parameters():  # a non-zero adapter, so LoRA is in the path
+    for name, p in peft_model.named_parameters():
         if "lora_B" in name:
             torch.nn.init.normal_(p, std=0.05)
     encs = [encode_one(tok, [{"role": "user", "content": q}], a)
             for q, a in [("one?", "1"), ("two, please?", "two"), ("x", "a longer answer")]]  # fmt: skip
+    return peft_model, tok, layers, encs
+
+
+@pytest.fixture(scope="module")
+def model_and_batches(tiny_llama: Path):
+    peft_model, tok, layers, encs = lora_and_examples(tiny_llama)
     batches = {
         "packed, shared prefix": collate(
             encs, [0, 1, 2], True, tok.pad_token_id, shared_prefix_len(encs)
@@ -124,14 +131,8 @@ def test_train_under_bf16_uses_it_unless_told_sdpa(
 
 
 def test_frozen_weights_cast_once_give_the_same_bf16_forward(tiny_llama: Path) -> None:
-    cfg = resolve_config("quick", None, {"layers": "all", "rank": 4})
-    peft_model, tok, layers = load_with_lora(tiny_llama, cfg)
-    for name, p in peft_model.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(p, std=0.05)
-    encs = [encode_one(tok, [{"role": "user", "content": q}], a)
-            for q, a in [("one?", "1"), ("x", "a longer answer")]]  # fmt: skip
-    b = collate(encs, [0, 1], True, tok.pad_token_id, shared_prefix_len(encs))
+    peft_model, tok, layers, encs = lora_and_examples(tiny_llama)  # its own: the test casts it
+    b = collate(encs, [0, 1, 2], True, tok.pad_token_id, shared_prefix_len(encs))
     core = CompletionLM(peft_model, split=layers[0])
     before, grads_before = _loss_and_grads(core, b, bf16=True)
     base = peft_model.get_base_model()
